@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package StereoSpot needs to build, run and test.
+# Idempotent: packages already present are skipped without touching apt at all, so a second
+# run costs a few dpkg queries. Works as root or through sudo.
+set -euo pipefail
+
+# Build toolchain.
+BUILD_PKGS=(build-essential cmake ninja-build ccache pkg-config clang-format)
+# Libraries the product links against (DESIGN.md section 2).
+LIB_PKGS=(
+  libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
+  libopencv-core-dev libopencv-imgproc-dev libopencv-dnn-dev libopencv-video-dev
+  libopencv-imgcodecs-dev
+  libsqlite3-dev libpq-dev libcurl4-openssl-dev libssl-dev
+  nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
+  libtomlplusplus-dev libpugixml-dev
+  # OpenCV's DNN sends matrix products through the system BLAS; the reference BLAS is ~3x
+  # slower on ViT attention (DESIGN.md section 6), so install the threaded OpenBLAS.
+  libopenblas0-pthread
+)
+# Tests and benchmarks: ffmpeg/ffprobe are oracles and baselines only, never in the product.
+TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev ffmpeg sqlite3)
+
+ALL_PKGS=("${BUILD_PKGS[@]}" "${LIB_PKGS[@]}" "${TEST_PKGS[@]}")
+
+missing=()
+for pkg in "${ALL_PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#ALL_PKGS[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+  else
+    echo "install-deps: missing packages: ${missing[*]}" >&2
+    echo "install-deps: run this script as root or install sudo" >&2
+    exit 1
+  fi
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"
