@@ -39,9 +39,13 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return {StatusCode::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {StatusCode::kInvalidArgument, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
-  static Status AlreadyExists(std::string msg) { return {StatusCode::kAlreadyExists, std::move(msg)}; }
+  static Status AlreadyExists(std::string msg) {
+    return {StatusCode::kAlreadyExists, std::move(msg)};
+  }
   static Status Conflict(std::string msg) { return {StatusCode::kConflict, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
   static Status Permanent(std::string msg) { return {StatusCode::kPermanent, std::move(msg)}; }
@@ -79,8 +83,8 @@ class [[nodiscard]] Status {
 }  // namespace stereospot
 
 // Returns the Status of an expression from the enclosing function when it is not OK.
-#define STEREOSPOT_RETURN_IF_ERROR(expr)          \
-  do {                                            \
-    ::stereospot::Status stereospot_status_ = (expr); \
+#define STEREOSPOT_RETURN_IF_ERROR(expr)                     \
+  do {                                                       \
+    ::stereospot::Status stereospot_status_ = (expr);        \
     if (!stereospot_status_.ok()) return stereospot_status_; \
   } while (false)
