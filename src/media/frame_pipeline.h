@@ -1,0 +1,99 @@
+// Frame pipeline: decode one segment, hand every frame to a callback in the pixel layout it asks
+// for, and encode what the callback returns into an MP4 segment.
+//
+// Guarantees on success:
+//   - frames out == frames in: the callback runs once per decoded frame, in presentation order,
+//     and every returned image is encoded;
+//   - each output frame keeps its input frame's presentation timestamp and duration, so variable
+//     frame rate survives;
+//   - input colours are converted with the source's matrix and range (10-bit, full-range "yuvj"
+//     and limited-range inputs alike); the output is tagged with that matrix, limited range, and
+//     the source's primaries and transfer;
+//   - rotation is applied to the pixels: a source carrying a display matrix (e.g. a phone video
+//     shot in portrait) is handed to the callback upright and encoded upright without a display
+//     matrix. Stereo layouts must be packed in display orientation, which metadata rotation would
+//     break (a rotated side-by-side frame would put the eyes on top of each other).
+// The callback may return an image of another size than its input (side-by-side doubles the
+// width); the encoder is opened on the first returned image, and every later image must have
+// the same size and layout.
+//
+// Errors: kPermanent for undecodable input or an unusable encoder choice (e.g. NVENC asked for
+// but absent), kInvalidArgument for bad options or images, whatever the callback returns (which
+// stops the conversion), kIoError/kUnavailable for I/O. The output is written to a temporary
+// name and renamed on success only.
+// Threading: reentrant; the callback runs on the calling thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace stereospot::media {
+
+enum class PixelLayout {
+  kRgb24,    // one packed plane, R G B bytes
+  kYuv420p,  // three planes, chroma halved both ways (sizes rounded up), limited range
+  kYuv444p,  // three full-size planes, limited range
+};
+
+// A frame image that owns its pixels. Planes are tightly packed rows of `stride[i]` bytes.
+struct VideoImage {
+  int width = 0;
+  int height = 0;
+  PixelLayout layout = PixelLayout::kRgb24;
+  std::array<std::vector<uint8_t>, 3> planes;
+  std::array<int, 3> stride = {0, 0, 0};
+
+  // (Re)shapes the image and its planes for `layout` at width x height (contents undefined).
+  void Allocate(int w, int h, PixelLayout l);
+  int plane_count() const { return layout == PixelLayout::kRgb24 ? 1 : 3; }
+  int plane_height(int plane) const;
+};
+
+struct FrameInfo {
+  int64_t index = 0;     // 0-based position in the segment, presentation order
+  double seconds = 0.0;  // presentation time in the source timeline
+};
+
+// Receives the decoded frame `in` (upright, in the requested layout) and fills `out`. `out` is
+// reused between calls (its buffers stay allocated), so a callback that keeps the same size
+// reallocates nothing. Returning non-OK stops the conversion.
+using FrameCallback =
+    std::function<Status(const FrameInfo& info, const VideoImage& in, VideoImage* out)>;
+
+struct EncodeOptions {
+  // "libx264" (default), "libx265", "h264_nvenc", "hevc_nvenc". NVENC is used only when named
+  // here and present; otherwise kPermanent.
+  std::string codec = "libx264";
+  int crf = 20;                     // quality; for NVENC mapped to -cq
+  std::string preset = "medium";    // encoder preset name
+  std::string pix_fmt = "yuv420p";  // encoded pixel format
+  std::string profile;              // e.g. "high"; empty = encoder default
+  int threads = 0;                  // encoder and decoder threads; 0 = automatic
+};
+
+struct ConvertOptions {
+  PixelLayout layout = PixelLayout::kRgb24;  // what the callback receives
+  EncodeOptions encode;
+};
+
+struct ConvertStats {
+  int64_t frames_in = 0;
+  int64_t frames_out = 0;
+  int width_out = 0;
+  int height_out = 0;
+};
+
+// Converts `input_segment` into `output_path` (MP4) through `callback`.
+Result<ConvertStats> ConvertSegment(const std::string& input_segment,
+                                    const std::string& output_path, const ConvertOptions& options,
+                                    const FrameCallback& callback);
+
+// A callback that returns its input unchanged (tests, benchmarks).
+FrameCallback IdentityCallback();
+
+}  // namespace stereospot::media

@@ -1,0 +1,46 @@
+// Test helpers for the media tests: temporary directories, clips generated with the ffmpeg CLI
+// (lavfi sources) and ffprobe as an oracle. Tests only; the product never runs these programs.
+// Every helper that cannot find its tool or input fails the test with a message saying how to
+// get it (never skips).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace stereospot::media::testing {
+
+// A fresh directory under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Path of a clip in ../shared/media/video; ADD_FAILURE()s with instructions when it is missing.
+std::string SharedClip(const std::string& name);
+// Every clip in ../shared/media/video (fails the test when the folder is absent or empty).
+std::vector<std::string> SharedClips();
+
+// Runs a shell command and returns its stdout; ADD_FAILURE()s with the command and exit status
+// when it fails. `ok` (optional) receives whether it succeeded.
+std::string Run(const std::string& command, bool* ok = nullptr);
+
+// Runs "ffmpeg -v error -y <args>"; fails the test with install advice when ffmpeg is absent.
+bool Ffmpeg(const std::string& args);
+
+// Presentation times (seconds) of the video frames of `path`, in presentation order, as ffprobe
+// reports them after decoding (frames) or from a packet scan (packets).
+std::vector<double> ProbeFrameTimes(const std::string& path);
+std::vector<double> ProbePacketTimes(const std::string& path);
+// A single ffprobe value, e.g. ProbeValue(path, "format=duration").
+std::string ProbeValue(const std::string& path, const std::string& entries,
+                       const std::string& select = "");
+
+}  // namespace stereospot::media::testing
