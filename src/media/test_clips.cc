@@ -5,6 +5,10 @@
 #include <filesystem>
 #include <sstream>
 
+extern "C" {
+#include <libavutil/log.h>
+}
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -127,3 +131,11 @@ std::string ProbeValue(const std::string& path, const std::string& entries,
 }
 
 }  // namespace stereospot::media::testing
+
+namespace {
+// libx264 and friends log at INFO to stderr; keep test output readable.
+const int kQuietLibav = [] {
+  av_log_set_level(AV_LOG_ERROR);
+  return 0;
+}();
+}  // namespace

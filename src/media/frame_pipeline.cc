@@ -1,0 +1,427 @@
+#include "media/frame_pipeline.h"
+
+#include <map>
+
+#include "media/atomic_path.h"
+#include "media/av_handles.h"
+#include "media/video_image_ops.h"
+
+extern "C" {
+#include <libavutil/display.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+}
+
+namespace stereospot::media {
+
+namespace {
+
+// The colour description of the source, resolved once: every conversion in and out of the
+// callback's layout uses the same matrix, so an identity callback changes no colour.
+struct Colour {
+  AVColorSpace matrix = AVCOL_SPC_BT709;
+  bool full_range = false;
+  AVColorPrimaries primaries = AVCOL_PRI_UNSPECIFIED;
+  AVColorTransferCharacteristic transfer = AVCOL_TRC_UNSPECIFIED;
+};
+
+// libswscale still treats the deprecated "yuvj" formats as full range on its own and warns;
+// use the plain format and say the range explicitly instead.
+AVPixelFormat WithoutJ(AVPixelFormat f, bool* full) {
+  switch (f) {
+    case AV_PIX_FMT_YUVJ420P:
+      *full = true;
+      return AV_PIX_FMT_YUV420P;
+    case AV_PIX_FMT_YUVJ422P:
+      *full = true;
+      return AV_PIX_FMT_YUV422P;
+    case AV_PIX_FMT_YUVJ444P:
+      *full = true;
+      return AV_PIX_FMT_YUV444P;
+    case AV_PIX_FMT_YUVJ440P:
+      *full = true;
+      return AV_PIX_FMT_YUV440P;
+    default:
+      return f;
+  }
+}
+
+AVPixelFormat FormatOf(PixelLayout layout) {
+  switch (layout) {
+    case PixelLayout::kRgb24:
+      return AV_PIX_FMT_RGB24;
+    case PixelLayout::kYuv420p:
+      return AV_PIX_FMT_YUV420P;
+    case PixelLayout::kYuv444p:
+      return AV_PIX_FMT_YUV444P;
+  }
+  return AV_PIX_FMT_RGB24;
+}
+
+int SwsMatrix(AVColorSpace m) {
+  switch (m) {
+    case AVCOL_SPC_BT709:
+      return SWS_CS_ITU709;
+    case AVCOL_SPC_FCC:
+      return SWS_CS_FCC;
+    case AVCOL_SPC_SMPTE240M:
+      return SWS_CS_SMPTE240M;
+    case AVCOL_SPC_BT2020_NCL:
+    case AVCOL_SPC_BT2020_CL:
+      return SWS_CS_BT2020;
+    default:
+      return SWS_CS_ITU601;
+  }
+}
+
+// A conversion between two pixel formats at fixed sizes, with explicit matrix and ranges.
+Result<SwsContextPtr> MakeSws(int sw, int sh, AVPixelFormat sf, bool s_full, int dw, int dh,
+                              AVPixelFormat df, bool d_full, AVColorSpace matrix) {
+  SwsContextPtr sws(sws_getContext(sw, sh, sf, dw, dh, df,
+                                   SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr,
+                                   nullptr, nullptr));
+  if (!sws)
+    return Status::Permanent("cannot convert pixel format " + std::string(av_get_pix_fmt_name(sf)) +
+                             " to " + av_get_pix_fmt_name(df));
+  const int* coeffs = sws_getCoefficients(SwsMatrix(matrix));
+  sws_setColorspaceDetails(sws.get(), coeffs, s_full ? 1 : 0, coeffs, d_full ? 1 : 0, 0, 1 << 16,
+                           1 << 16);
+  return sws;
+}
+
+int RotationOf(const AVStream* st) {
+  size_t size = 0;
+  const uint8_t* m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  if (m == nullptr || size < 9 * sizeof(int32_t)) return 0;
+  const double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(m));
+  if (ccw != ccw) return 0;  // NaN: not a pure rotation
+  const int cw = static_cast<int>(std::lround(-ccw / 90.0)) * 90;
+  return ((cw % 360) + 360) % 360;
+}
+
+class Encoder {
+ public:
+  static Result<std::unique_ptr<Encoder>> Open(const std::string& path, const EncodeOptions& opt,
+                                               const VideoImage& first, const AVStream* in,
+                                               const Colour& colour);
+  // Encodes `img` at `pts` (input stream time base).
+  Status Encode(const VideoImage& img, int64_t pts);
+  Status Finish();
+  void SetDuration(int64_t pts, int64_t duration) { durations_[pts] = duration; }
+  int64_t packets() const { return packets_; }
+  int width() const { return ctx_->width; }
+  int height() const { return ctx_->height; }
+
+ private:
+  Status Drain();
+
+  OutputFormatPtr out_;
+  CodecContextPtr ctx_;
+  SwsContextPtr sws_;
+  FramePtr frame_;
+  PacketPtr pkt_;
+  AVRational in_tb_{1, 1};
+  int in_w_ = 0, in_h_ = 0;
+  PixelLayout in_layout_ = PixelLayout::kRgb24;
+  std::map<int64_t, int64_t> durations_;
+  int64_t packets_ = 0;
+};
+
+Result<std::unique_ptr<Encoder>> Encoder::Open(const std::string& path, const EncodeOptions& opt,
+                                               const VideoImage& first, const AVStream* in,
+                                               const Colour& colour) {
+  const AVCodec* codec = avcodec_find_encoder_by_name(opt.codec.c_str());
+  const bool nvenc = opt.codec.find("nvenc") != std::string::npos;
+  if (codec == nullptr) {
+    return Status::Permanent("video encoder '" + opt.codec + "' is not available in this build");
+  }
+  const AVPixelFormat pix = av_get_pix_fmt(opt.pix_fmt.c_str());
+  if (pix == AV_PIX_FMT_NONE) return Status::InvalidArgument("unknown pix_fmt " + opt.pix_fmt);
+  auto enc = std::make_unique<Encoder>();
+  enc->ctx_.reset(avcodec_alloc_context3(codec));
+  if (!enc->ctx_) return Status::Unavailable("out of memory allocating the encoder");
+  AVCodecContext* c = enc->ctx_.get();
+  // 4:2:0 and 4:2:2 encoders need even sizes: drop the odd last column/row.
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(pix);
+  c->width = desc->log2_chroma_w > 0 ? first.width & ~1 : first.width;
+  c->height = desc->log2_chroma_h > 0 ? first.height & ~1 : first.height;
+  c->pix_fmt = pix;
+  c->time_base = in->time_base;
+  c->framerate = in->avg_frame_rate.num > 0 ? in->avg_frame_rate : in->r_frame_rate;
+  c->sample_aspect_ratio = in->codecpar->sample_aspect_ratio;
+  c->colorspace = colour.matrix;
+  c->color_range = AVCOL_RANGE_MPEG;
+  c->color_primaries = colour.primaries;
+  c->color_trc = colour.transfer;
+  c->thread_count = opt.threads;
+  STEREOSPOT_ASSIGN_OR_RETURN(enc->out_, OpenOutput("mp4", path));
+  if ((enc->out_->oformat->flags & AVFMT_GLOBALHEADER) != 0) {
+    c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  }
+  AVDictionary* raw_opts = nullptr;
+  av_dict_set(&raw_opts, "preset", opt.preset.c_str(), 0);
+  av_dict_set(&raw_opts, nvenc ? "cq" : "crf", std::to_string(opt.crf).c_str(), 0);
+  if (!opt.profile.empty()) av_dict_set(&raw_opts, "profile", opt.profile.c_str(), 0);
+  if (opt.codec == "libx265") av_dict_set(&raw_opts, "x265-params", "log-level=error", 0);
+  DictionaryPtr opts(raw_opts);
+  raw_opts = opts.release();
+  const int rc = avcodec_open2(c, codec, &raw_opts);
+  opts.reset(raw_opts);
+  if (rc < 0) {
+    if (nvenc)
+      return Status::Permanent("NVENC encoder '" + opt.codec +
+                               "' could not start "
+                               "(no NVIDIA GPU or driver): " +
+                               AvErrorString(rc));
+    return AvError("opening encoder " + opt.codec + " (" + opt.pix_fmt + ", preset " + opt.preset +
+                       ", profile '" + opt.profile + "')",
+                   rc);
+  }
+  if (const AVDictionaryEntry* e = av_dict_get(opts.get(), "", nullptr, AV_DICT_IGNORE_SUFFIX)) {
+    return Status::InvalidArgument("encoder " + opt.codec + " does not take option " + e->key);
+  }
+  AVStream* st = avformat_new_stream(enc->out_.get(), nullptr);
+  if (st == nullptr) return Status::Unavailable("out of memory adding the output stream");
+  int r = avcodec_parameters_from_context(st->codecpar, c);
+  if (r < 0) return AvError("setting output stream parameters", r);
+  st->time_base = c->time_base;
+  st->avg_frame_rate = c->framerate;
+  r = avformat_write_header(enc->out_.get(), nullptr);
+  if (r < 0) return AvError("writing header of " + path, r);
+  bool full = first.layout == PixelLayout::kRgb24;
+  STEREOSPOT_ASSIGN_OR_RETURN(enc->sws_, MakeSws(c->width, c->height, FormatOf(first.layout), full,
+                                                 c->width, c->height, pix, false, colour.matrix));
+  STEREOSPOT_ASSIGN_OR_RETURN(enc->frame_, AllocFrame());
+  STEREOSPOT_ASSIGN_OR_RETURN(enc->pkt_, AllocPacket());
+  enc->in_tb_ = in->time_base;
+  enc->in_w_ = first.width;
+  enc->in_h_ = first.height;
+  enc->in_layout_ = first.layout;
+  return enc;
+}
+
+Status Encoder::Encode(const VideoImage& img, int64_t pts) {
+  if (img.width != in_w_ || img.height != in_h_ || img.layout != in_layout_) {
+    return Status::InvalidArgument("the callback changed the image size or layout mid-segment");
+  }
+  // A fresh buffer per frame: the encoder may still hold references to the previous one.
+  av_frame_unref(frame_.get());
+  frame_->format = ctx_->pix_fmt;
+  frame_->width = ctx_->width;
+  frame_->height = ctx_->height;
+  int rc = av_frame_get_buffer(frame_.get(), 0);
+  if (rc < 0) return AvError("allocating an encoder frame", rc);
+  const uint8_t* src[4] = {img.planes[0].data(), img.planes[1].data(), img.planes[2].data(),
+                           nullptr};
+  const int strides[4] = {img.stride[0], img.stride[1], img.stride[2], 0};
+  sws_scale(sws_.get(), src, strides, 0, ctx_->height, frame_->data, frame_->linesize);
+  frame_->pts = pts;
+  frame_->pict_type = AV_PICTURE_TYPE_NONE;
+  rc = avcodec_send_frame(ctx_.get(), frame_.get());
+  if (rc < 0) return AvError("encoding a frame", rc);
+  return Drain();
+}
+
+Status Encoder::Drain() {
+  AVStream* st = out_->streams[0];
+  for (;;) {
+    int rc = avcodec_receive_packet(ctx_.get(), pkt_.get());
+    if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return Status::OK();
+    if (rc < 0) return AvError("receiving an encoded packet", rc);
+    // Give each packet its source frame's duration so the last frame keeps its length and
+    // variable frame rate survives exactly.
+    auto it = durations_.find(pkt_->pts);
+    if (it != durations_.end()) {
+      pkt_->duration = it->second;
+      durations_.erase(it);
+    }
+    av_packet_rescale_ts(pkt_.get(), in_tb_, st->time_base);
+    pkt_->stream_index = 0;
+    rc = av_interleaved_write_frame(out_.get(), pkt_.get());  // takes the packet's contents
+    if (rc < 0) return AvError("writing an encoded packet", rc);
+    ++packets_;
+  }
+}
+
+Status Encoder::Finish() {
+  int rc = avcodec_send_frame(ctx_.get(), nullptr);
+  if (rc < 0 && rc != AVERROR_EOF) return AvError("flushing the encoder", rc);
+  STEREOSPOT_RETURN_IF_ERROR(Drain());
+  return FinishOutput(out_.get());
+}
+
+// Decodes, converts, rotates, calls back and encodes; one object per ConvertSegment call.
+class Converter {
+ public:
+  Converter(const ConvertOptions& opt, const FrameCallback& cb, std::string out_path)
+      : opt_(opt), cb_(cb), out_path_(std::move(out_path)) {}
+  Status Run(const std::string& input);
+  ConvertStats stats() const { return stats_; }
+
+ private:
+  Status OpenDecoder(const std::string& input);
+  Status OnFrame(AVFrame* frame);
+  Status DrainDecoder();
+
+  const ConvertOptions& opt_;
+  const FrameCallback& cb_;
+  std::string out_path_;
+  InputFormatPtr in_;
+  const AVStream* st_ = nullptr;
+  CodecContextPtr dec_;
+  FramePtr frame_;
+  SwsContextPtr sws_;
+  AVPixelFormat sws_fmt_ = AV_PIX_FMT_NONE;
+  int sws_w_ = 0, sws_h_ = 0;
+  Colour colour_;
+  int rotation_ = 0;
+  VideoImage decoded_, rotated_, out_img_;
+  std::unique_ptr<Encoder> enc_;
+  ConvertStats stats_;
+};
+
+Status Converter::OpenDecoder(const std::string& input) {
+  STEREOSPOT_ASSIGN_OR_RETURN(in_, OpenInput(input));
+  const int idx = av_find_best_stream(in_.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (idx < 0) return Status::Permanent(input + ": no video stream");
+  for (unsigned i = 0; i < in_->nb_streams; ++i) {
+    in_->streams[i]->discard = static_cast<int>(i) == idx ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+  }
+  st_ = in_->streams[idx];
+  const AVCodec* codec = avcodec_find_decoder(st_->codecpar->codec_id);
+  if (codec == nullptr) {
+    return Status::Permanent(input + ": unsupported video codec " +
+                             avcodec_get_name(st_->codecpar->codec_id));
+  }
+  dec_.reset(avcodec_alloc_context3(codec));
+  if (!dec_) return Status::Unavailable("out of memory allocating the decoder");
+  int rc = avcodec_parameters_to_context(dec_.get(), st_->codecpar);
+  if (rc < 0) return AvError("configuring the decoder", rc);
+  dec_->pkt_timebase = st_->time_base;
+  dec_->thread_count = opt_.encode.threads;
+  rc = avcodec_open2(dec_.get(), codec, nullptr);
+  if (rc < 0) return AvError("opening the " + std::string(codec->name) + " decoder", rc);
+  const AVCodecParameters* par = st_->codecpar;
+  colour_.matrix = par->color_space;
+  if (colour_.matrix == AVCOL_SPC_UNSPECIFIED || colour_.matrix == AVCOL_SPC_RESERVED) {
+    // The usual guess of players: HD and larger is BT.709, smaller is BT.601.
+    colour_.matrix = par->height >= 720 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+  }
+  colour_.primaries = par->color_primaries;
+  colour_.transfer = par->color_trc;
+  rotation_ = RotationOf(st_);
+  STEREOSPOT_ASSIGN_OR_RETURN(frame_, AllocFrame());
+  return Status::OK();
+}
+
+Status Converter::OnFrame(AVFrame* f) {
+  bool full = f->color_range == AVCOL_RANGE_JPEG;
+  const AVPixelFormat fmt = WithoutJ(static_cast<AVPixelFormat>(f->format), &full);
+  const PixelLayout layout = opt_.layout;
+  if (!sws_ || fmt != sws_fmt_ || f->width != sws_w_ || f->height != sws_h_) {
+    const bool rgb = layout == PixelLayout::kRgb24;
+    STEREOSPOT_ASSIGN_OR_RETURN(sws_, MakeSws(f->width, f->height, fmt, full, f->width, f->height,
+                                              FormatOf(layout), rgb, colour_.matrix));
+    sws_fmt_ = fmt;
+    sws_w_ = f->width;
+    sws_h_ = f->height;
+    decoded_.Allocate(f->width, f->height, layout);
+  }
+  uint8_t* dst[4] = {decoded_.planes[0].data(), decoded_.planes[1].data(),
+                     decoded_.planes[2].data(), nullptr};
+  const int strides[4] = {decoded_.stride[0], decoded_.stride[1], decoded_.stride[2], 0};
+  sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, dst, strides);
+  const VideoImage* upright = &decoded_;
+  if (rotation_ != 0) {
+    RotateImage(decoded_, rotation_, &rotated_);
+    upright = &rotated_;
+  }
+  const int64_t pts =
+      f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+  FrameInfo info{stats_.frames_in, pts * av_q2d(st_->time_base)};
+  ++stats_.frames_in;
+  STEREOSPOT_RETURN_IF_ERROR(cb_(info, *upright, &out_img_));
+  if (out_img_.width <= 0 || out_img_.height <= 0) {
+    return Status::InvalidArgument("the frame callback returned an empty image");
+  }
+  if (!enc_) {
+    STEREOSPOT_ASSIGN_OR_RETURN(enc_,
+                                Encoder::Open(out_path_, opt_.encode, out_img_, st_, colour_));
+  }
+  return enc_->Encode(out_img_, pts);
+}
+
+Status Converter::DrainDecoder() {
+  for (;;) {
+    int rc = avcodec_receive_frame(dec_.get(), frame_.get());
+    if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) return Status::OK();
+    if (rc < 0) return AvError("decoding", rc);
+    Status st = OnFrame(frame_.get());
+    av_frame_unref(frame_.get());
+    STEREOSPOT_RETURN_IF_ERROR(st);
+  }
+}
+
+Status Converter::Run(const std::string& input) {
+  STEREOSPOT_RETURN_IF_ERROR(OpenDecoder(input));
+  STEREOSPOT_ASSIGN_OR_RETURN(PacketPtr pkt, AllocPacket());
+  // Durations are known from the demuxer before the encoder exists; keep them until it does.
+  std::map<int64_t, int64_t> durations;
+  for (;;) {
+    int rc = av_read_frame(in_.get(), pkt.get());
+    if (rc == AVERROR_EOF) break;
+    if (rc < 0) return AvError("reading " + input, rc);
+    if (pkt->stream_index == st_->index) {
+      if (pkt->pts != AV_NOPTS_VALUE) durations[pkt->pts] = pkt->duration;
+      rc = avcodec_send_packet(dec_.get(), pkt.get());
+      if (rc < 0 && rc != AVERROR(EAGAIN)) {
+        av_packet_unref(pkt.get());
+        return AvError("decoding " + input, rc);
+      }
+    }
+    av_packet_unref(pkt.get());
+    if (enc_) {
+      for (const auto& [pts, d] : durations) enc_->SetDuration(pts, d);
+      durations.clear();
+    }
+    STEREOSPOT_RETURN_IF_ERROR(DrainDecoder());
+  }
+  int rc = avcodec_send_packet(dec_.get(), nullptr);
+  if (rc < 0 && rc != AVERROR_EOF) return AvError("flushing the decoder", rc);
+  if (enc_) {
+    for (const auto& [pts, d] : durations) enc_->SetDuration(pts, d);
+  }
+  STEREOSPOT_RETURN_IF_ERROR(DrainDecoder());
+  if (!enc_) return Status::Permanent(input + ": no frame could be decoded");
+  STEREOSPOT_RETURN_IF_ERROR(enc_->Finish());
+  stats_.frames_out = enc_->packets();
+  stats_.width_out = enc_->width();
+  stats_.height_out = enc_->height();
+  if (stats_.frames_out != stats_.frames_in) {
+    return Status::Internal(input + ": " + std::to_string(stats_.frames_in) + " frames in but " +
+                            std::to_string(stats_.frames_out) + " out");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<ConvertStats> ConvertSegment(const std::string& input_segment,
+                                    const std::string& output_path, const ConvertOptions& options,
+                                    const FrameCallback& callback) {
+  if (!callback) return Status::InvalidArgument("ConvertSegment needs a frame callback");
+  AtomicPath out(output_path);
+  Converter conv(options, callback, out.temp_path());
+  STEREOSPOT_RETURN_IF_ERROR(conv.Run(input_segment));
+  STEREOSPOT_RETURN_IF_ERROR(out.Commit());
+  return conv.stats();
+}
+
+FrameCallback IdentityCallback() {
+  return [](const FrameInfo&, const VideoImage& in, VideoImage* out) {
+    *out = in;
+    return Status::OK();
+  };
+}
+
+}  // namespace stereospot::media

@@ -1,0 +1,219 @@
+#include "media/frame_pipeline.h"
+
+#include <filesystem>
+#include <regex>
+
+#include <gtest/gtest.h>
+
+#include "media/probe.h"
+#include "media/test_clips.h"
+
+namespace stereospot::media {
+namespace {
+
+using testing::Ffmpeg;
+using testing::TempDir;
+
+ConvertOptions Fast() {
+  ConvertOptions opt;
+  opt.encode.preset = "ultrafast";
+  opt.encode.threads = 2;
+  return opt;
+}
+
+// PSNR (dB, average over RGB) between the decoded frames of two files, as ffmpeg's psnr filter
+// computes it after both are turned into RGB with their own tags (range, matrix, rotation).
+double RgbPsnr(const std::string& a, const std::string& b) {
+  const std::string out = testing::Run(
+      "ffmpeg -nostdin -hide_banner -i '" + a + "' -i '" + b +
+      "' -lavfi '[0:v]format=rgb24[a];[1:v]format=rgb24[b];[a][b]psnr' -f null - 2>&1");
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex("average:([0-9.]+|inf)"))) {
+    ADD_FAILURE() << "no PSNR in ffmpeg output: " << out;
+    return 0;
+  }
+  return m[1] == "inf" ? 99.0 : std::stod(m[1]);
+}
+
+void ExpectSameFrameTimes(const std::string& a, const std::string& b) {
+  const auto ta = testing::ProbeFrameTimes(a);
+  const auto tb = testing::ProbeFrameTimes(b);
+  ASSERT_EQ(ta.size(), tb.size());
+  for (size_t i = 0; i < ta.size(); ++i) ASSERT_NEAR(ta[i], tb[i], 1e-3) << "frame " << i;
+}
+
+TEST(FramePipelineTest, IdentityKeepsFramesAndTimestamps) {
+  TempDir dir;
+  const std::string src = testing::SharedClip("mdn_flower.mp4");
+  ASSERT_TRUE(Ffmpeg("-i '" + src + "' -an -t 1 -c copy " + dir.File("in.mp4")));
+  auto stats = ConvertSegment(dir.File("in.mp4"), dir.File("out.mp4"), Fast(), IdentityCallback());
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->frames_in, stats->frames_out);
+  EXPECT_EQ(stats->width_out, 960);
+  ExpectSameFrameTimes(dir.File("in.mp4"), dir.File("out.mp4"));
+  EXPECT_GT(RgbPsnr(dir.File("in.mp4"), dir.File("out.mp4")), 35.0);
+  EXPECT_EQ(testing::ProbeValue(dir.File("out.mp4"), "stream=color_space"), "smpte170m");
+}
+
+TEST(FramePipelineTest, VariableFrameRateSurvives) {
+  TempDir dir;
+  ASSERT_TRUE(
+      Ffmpeg("-f lavfi -i testsrc2=s=96x64:r=25:d=2 "
+             "-vf \"select='not(eq(mod(n,7),3))*not(eq(mod(n,5),1))'\" "
+             "-fps_mode passthrough -c:v libx264 " +
+             dir.File("vfr.mp4")));
+  auto stats = ConvertSegment(dir.File("vfr.mp4"), dir.File("out.mp4"), Fast(), IdentityCallback());
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  ExpectSameFrameTimes(dir.File("vfr.mp4"), dir.File("out.mp4"));
+  EXPECT_EQ(testing::ProbeValue(dir.File("vfr.mp4"), "format=duration"),
+            testing::ProbeValue(dir.File("out.mp4"), "format=duration"));
+}
+
+// The callback sees the right RGB for 10-bit HEVC and for full-range (yuvj) input.
+TEST(FramePipelineTest, TenBitAndFullRangeInputsGiveTrueRgb) {
+  TempDir dir;
+  const std::string color = "-f lavfi -i color=c=0x3366CC:s=64x48:r=10:d=0.5 ";
+  ASSERT_TRUE(Ffmpeg(color +
+                     "-vf scale=out_color_matrix=bt709:out_range=tv,format=yuv420p10le "
+                     "-c:v libx265 -x265-params log-level=none -colorspace bt709 "
+                     "-color_range tv " +
+                     dir.File("ten.mp4")));
+  ASSERT_TRUE(Ffmpeg(color + "-c:v libx264 -pix_fmt yuvj420p -colorspace smpte170m " +
+                     dir.File("full.mp4")));
+  for (const char* name : {"ten.mp4", "full.mp4"}) {
+    int frames = 0;
+    auto check = [&](const FrameInfo&, const VideoImage& in, VideoImage* out) {
+      const uint8_t* px = in.planes[0].data() + (in.height / 2) * in.stride[0] + in.width / 2 * 3;
+      EXPECT_NEAR(px[0], 0x33, 4) << name;
+      EXPECT_NEAR(px[1], 0x66, 4) << name;
+      EXPECT_NEAR(px[2], 0xCC, 4) << name;
+      ++frames;
+      *out = in;
+      return Status::OK();
+    };
+    auto stats =
+        ConvertSegment(dir.File(name), dir.File(std::string("out_") + name), Fast(), check);
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(frames, 5);
+    EXPECT_GT(RgbPsnr(dir.File(name), dir.File(std::string("out_") + name)), 35.0) << name;
+  }
+}
+
+TEST(FramePipelineTest, CallbackMayDoubleTheWidth) {
+  TempDir dir;
+  ASSERT_TRUE(Ffmpeg("-f lavfi -i testsrc2=s=96x64:r=25:d=1 -c:v libx264 " + dir.File("in.mp4")));
+  auto sbs = [](const FrameInfo&, const VideoImage& in, VideoImage* out) {
+    out->Allocate(in.width * 2, in.height, in.layout);
+    for (int y = 0; y < in.height; ++y) {
+      const uint8_t* s = in.planes[0].data() + y * in.stride[0];
+      uint8_t* d = out->planes[0].data() + y * out->stride[0];
+      std::copy(s, s + in.width * 3, d);
+      std::copy(s, s + in.width * 3, d + in.width * 3);
+    }
+    return Status::OK();
+  };
+  auto stats = ConvertSegment(dir.File("in.mp4"), dir.File("out.mp4"), Fast(), sbs);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->width_out, 192);
+  EXPECT_EQ(testing::ProbeValue(dir.File("out.mp4"), "stream=width"), "192");
+  ExpectSameFrameTimes(dir.File("in.mp4"), dir.File("out.mp4"));
+}
+
+TEST(FramePipelineTest, RotationIsAppliedToPixels) {
+  TempDir dir;
+  ASSERT_TRUE(
+      Ffmpeg("-f lavfi -i testsrc2=s=128x64:r=10:d=1 -c:v libx264 -crf 10 " + dir.File("u.mp4")));
+  ASSERT_TRUE(Ffmpeg("-i " + dir.File("u.mp4") + " -c copy -metadata:s:v:0 rotate=90 " +
+                     dir.File("r.mp4")));
+  ConvertOptions opt = Fast();
+  opt.encode.crf = 10;
+  auto stats = ConvertSegment(dir.File("r.mp4"), dir.File("out.mp4"), opt, IdentityCallback());
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->width_out, 64);
+  EXPECT_EQ(stats->height_out, 128);
+  EXPECT_EQ(testing::ProbeValue(dir.File("out.mp4"), "stream_side_data=rotation"), "");
+  // ffmpeg's own autorotation of the source is the oracle for the pixels: the rotated result
+  // must match it as well as an unrotated identity conversion matches its source.
+  auto plain = ConvertSegment(dir.File("u.mp4"), dir.File("plain.mp4"), opt, IdentityCallback());
+  ASSERT_TRUE(plain.ok());
+  const double rotated_psnr = RgbPsnr(dir.File("r.mp4"), dir.File("out.mp4"));
+  EXPECT_GT(rotated_psnr, 25.0);  // a wrong direction scores about 10 dB
+  EXPECT_NEAR(rotated_psnr, RgbPsnr(dir.File("u.mp4"), dir.File("plain.mp4")), 1.5);
+}
+
+TEST(FramePipelineTest, OddSizeYuvLayoutAndX265) {
+  TempDir dir;
+  ASSERT_TRUE(Ffmpeg("-f lavfi -i testsrc=s=853x479:r=10:d=0.5 -c:v libx264 -pix_fmt yuv444p " +
+                     dir.File("odd.mkv")));
+  ConvertOptions opt = Fast();
+  opt.layout = PixelLayout::kYuv420p;
+  opt.encode.codec = "libx265";
+  int frames = 0;
+  auto check = [&](const FrameInfo& info, const VideoImage& in, VideoImage* out) {
+    EXPECT_EQ(info.index, frames++);
+    EXPECT_EQ(in.width, 853);
+    EXPECT_EQ(in.plane_count(), 3);
+    *out = in;
+    return Status::OK();
+  };
+  auto stats = ConvertSegment(dir.File("odd.mkv"), dir.File("out.mp4"), opt, check);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->width_out, 852);
+  EXPECT_EQ(stats->height_out, 478);
+  EXPECT_EQ(testing::ProbeValue(dir.File("out.mp4"), "stream=codec_name"), "hevc");
+  EXPECT_EQ(testing::ProbeFrameTimes(dir.File("out.mp4")).size(), 5u);
+}
+
+TEST(FramePipelineTest, EncoderOptionsAreApplied) {
+  TempDir dir;
+  ASSERT_TRUE(Ffmpeg("-f lavfi -i testsrc2=s=64x48:r=10:d=0.5 -c:v libx264 " + dir.File("in.mp4")));
+  ConvertOptions opt = Fast();
+  opt.encode.profile = "high444";
+  opt.encode.pix_fmt = "yuv444p";
+  opt.encode.crf = 30;
+  auto stats = ConvertSegment(dir.File("in.mp4"), dir.File("out.mp4"), opt, IdentityCallback());
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(testing::ProbeValue(dir.File("out.mp4"), "stream=pix_fmt"), "yuv444p");
+  EXPECT_EQ(testing::ProbeValue(dir.File("out.mp4"), "stream=profile"), "High 4:4:4 Predictive");
+  opt.encode.codec = "no_such_encoder";
+  EXPECT_EQ(ConvertSegment(dir.File("in.mp4"), dir.File("x.mp4"), opt, IdentityCallback())
+                .status()
+                .code(),
+            StatusCode::kPermanent);
+}
+
+// NVENC encodes where an NVIDIA GPU is present and is a clear permanent error elsewhere.
+TEST(FramePipelineTest, NvencOnlyWhenPresent) {
+  const bool gpu = std::filesystem::exists("/dev/nvidia0");
+  TempDir dir;
+  ASSERT_TRUE(Ffmpeg("-f lavfi -i testsrc2=s=64x48:r=10:d=0.3 -c:v libx264 " + dir.File("in.mp4")));
+  ConvertOptions opt = Fast();
+  opt.encode.codec = "h264_nvenc";
+  opt.encode.preset = "p4";
+  auto stats = ConvertSegment(dir.File("in.mp4"), dir.File("out.mp4"), opt, IdentityCallback());
+  if (gpu) {
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(stats->frames_out, 3);
+  } else {
+    EXPECT_EQ(stats.status().code(), StatusCode::kPermanent) << stats.status().ToString();
+    EXPECT_NE(stats.status().message().find("NVENC"), std::string::npos);
+    EXPECT_FALSE(std::filesystem::exists(dir.File("out.mp4")));
+  }
+}
+
+TEST(FramePipelineTest, CallbackErrorStopsAndLeavesNoOutput) {
+  TempDir dir;
+  ASSERT_TRUE(Ffmpeg("-f lavfi -i testsrc2=s=64x48:r=10:d=0.5 -c:v libx264 " + dir.File("in.mp4")));
+  auto fail = [](const FrameInfo& info, const VideoImage& in, VideoImage* out) {
+    *out = in;
+    return info.index == 3 ? Status::Cancelled("lease lost") : Status::OK();
+  };
+  auto stats = ConvertSegment(dir.File("in.mp4"), dir.File("out.mp4"), Fast(), fail);
+  EXPECT_EQ(stats.status().code(), StatusCode::kCancelled);
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++files;
+  EXPECT_EQ(files, 1);
+}
+
+}  // namespace
+}  // namespace stereospot::media
