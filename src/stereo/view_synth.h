@@ -1,0 +1,75 @@
+// View synthesis: from a source frame and a per-pixel shift map, render one eye's view.
+//
+// Shift convention (DESIGN.md section 6): `shift` is the per-eye shift in output pixels, positive
+// for points in front of the screen. The left view shows the source pixel at x at x + shift(x),
+// the right view at x - shift(x) (so the left eye samples the source at x - s, the right at
+// x + s). A ground-truth disparity d of a rectified pair (left pixel x appears in the right view
+// at x - d) renders the right view from the left with shift = d.
+//
+// Shift maps come from ShiftFromDepth (normalised depth at any resolution, upsampled here) or
+// from the caller (explicit disparity, for accuracy checks).
+//
+// Threading: free functions are thread-safe on distinct outputs. A ViewSynthesizer holds scratch
+// rows and must not be used by two threads at once; use one per thread.
+#pragma once
+
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "core/status.h"
+#include "stereo/stereo_options.h"
+
+namespace stereospot::stereo {
+
+enum class Eye { kLeft, kRight };
+
+// Pixels per unit of normalised depth for a frame of `width` x `height`:
+// (divergence / 200) * max(width, height). The shift of depth d is scale * (d - convergence).
+double ShiftScale(double divergence, int width, int height);
+
+// Writes into *shift (CV_32FC1, width x height, reallocated only when the size or type differs)
+// the per-eye shift of `depth` (CV_32FC1, normalised inverse depth in [0, 1], 1 = nearest, any
+// size), upsampled bilinearly to width x height:
+//   shift = (divergence / 200) * max(width, height) * (d - convergence).
+// Errors: kInvalidArgument for an empty or non-CV_32FC1 depth, a non-positive size, or
+// divergence / convergence out of range (see StereoOptions).
+Status ShiftFromDepth(const cv::Mat& depth, double divergence, double convergence, int width,
+                      int height, cv::Mat* shift);
+
+// Renders views. Output may be a region of a larger image (a half of a side-by-side frame), so
+// views can be written straight into the packed frame without a copy.
+class ViewSynthesizer {
+ public:
+  ViewSynthesizer() = default;
+  ViewSynthesizer(const ViewSynthesizer&) = delete;
+  ViewSynthesizer& operator=(const ViewSynthesizer&) = delete;
+  ViewSynthesizer(ViewSynthesizer&&) = default;
+  ViewSynthesizer& operator=(ViewSynthesizer&&) = default;
+
+  // Renders `eye` of `source` (CV_8UC3) with `shift` (CV_32FC1, same size) into *out.
+  // If *out already has the source's size and type its buffer is reused (it may be a ROI);
+  // otherwise it is (re)allocated. Every output pixel is written.
+  //
+  // kForwardSplat maps each pair of neighbouring source pixels to a segment in the output and
+  // fills the output pixels it covers by linear interpolation (sub-pixel weights). Rows are
+  // traversed in the direction the eye moves, so a nearer surface that folds over a farther one
+  // is written later and wins without a depth sort. A segment stretched past kMaxStretch output
+  // pixels is a disocclusion: it is left empty and filled afterwards from whichever neighbour is
+  // farther (the background side).
+  // kBackwardWarp samples source(x -/+ shift(x)) with linear interpolation: one pass, no
+  // occlusion handling; foreground edges smear. Meant for previews.
+  //
+  // Errors: kInvalidArgument when types or sizes do not match, or a shift is not finite.
+  Status Render(const cv::Mat& source, const cv::Mat& shift, Eye eye, RenderMethod method,
+                cv::Mat* out);
+
+  // A segment between neighbouring source pixels that covers more output pixels than this is
+  // treated as a disocclusion rather than a stretched surface.
+  static constexpr float kMaxStretch = 2.0f;
+
+ private:
+  std::vector<float> row_shift_;  // interpolated shift of each output pixel of the current row
+};
+
+}  // namespace stereospot::stereo
