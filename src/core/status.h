@@ -82,9 +82,14 @@ class [[nodiscard]] Status {
 
 }  // namespace stereospot
 
-// Returns the Status of an expression from the enclosing function when it is not OK.
-#define STEREOSPOT_RETURN_IF_ERROR(expr)                     \
-  do {                                                       \
-    ::stereospot::Status stereospot_status_ = (expr);        \
-    if (!stereospot_status_.ok()) return stereospot_status_; \
+// Returns the Status of an expression from the enclosing function when it is not OK. The
+// temporary's name carries the line number so nested uses (lambdas) do not shadow each other.
+#define STEREOSPOT_STATUS_CONCAT_INNER_(a, b) a##b
+#define STEREOSPOT_STATUS_CONCAT_(a, b) STEREOSPOT_STATUS_CONCAT_INNER_(a, b)
+#define STEREOSPOT_RETURN_IF_ERROR(expr) \
+  STEREOSPOT_RETURN_IF_ERROR_IMPL_(STEREOSPOT_STATUS_CONCAT_(stereospot_status_, __LINE__), expr)
+#define STEREOSPOT_RETURN_IF_ERROR_IMPL_(tmp, expr) \
+  do {                                              \
+    ::stereospot::Status tmp = (expr);              \
+    if (!tmp.ok()) return tmp;                      \
   } while (false)
