@@ -154,7 +154,9 @@ Status ScanPackets(AVFormatContext* fmt, const std::string& path, MediaInfo* inf
       int64_t pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
       if (pts == AV_NOPTS_VALUE) pts = next_pts_guess;
       if ((pkt->flags & AV_PKT_FLAG_KEY) != 0) {
-        info->keyframes.push_back({info->video_packets, pts, pts * tb, info->video_bytes});
+        info->keyframes.push_back({info->video_packets, pts, pts * tb, info->video_bytes, true});
+      } else if (!info->keyframes.empty() && pts < info->keyframes.back().pts) {
+        info->keyframes.back().closed = false;  // a leading picture: open GOP
       }
       const int64_t end = pts + std::max<int64_t>(pkt->duration, 0);
       next_pts_guess = end;

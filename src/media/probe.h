@@ -66,6 +66,10 @@ struct Keyframe {
   int64_t pts = 0;           // in VideoInfo::time_base
   double seconds = 0.0;      // pts in seconds
   int64_t byte_offset = 0;   // sum of video packet sizes before this packet
+  // True when no later packet before the next keyframe is shown before this one: a segment
+  // starting here decodes completely on its own. False for open-GOP random access points
+  // (HEVC CRA, H.264 recovery points) whose leading pictures reference the previous GOP.
+  bool closed = true;
 };
 
 struct MediaInfo {

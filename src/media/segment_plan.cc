@@ -20,6 +20,7 @@ std::vector<size_t> EvenCuts(const MediaInfo& info, int n, double start, double 
     const double ideal = start + (end - start) * i / n;
     size_t best = cuts.back();
     for (size_t k = cuts.back() + 1; k < kfs.size(); ++k) {
+      if (!kfs[k].closed) continue;
       if (best == cuts.back() ||
           std::abs(kfs[k].seconds - ideal) < std::abs(kfs[best].seconds - ideal)) {
         best = k;
@@ -40,6 +41,7 @@ std::vector<size_t> EnforceMaxBytes(const MediaInfo& info, const std::vector<siz
     size_t start = cuts[i];
     out.push_back(start);
     for (size_t k = start + 1; k < end; ++k) {
+      if (!info.keyframes[k].closed) continue;
       // Cut before keyframe k+1's GOP would overflow the current segment.
       if (OffsetAt(info, k + 1) - OffsetAt(info, start) > max_bytes) {
         out.push_back(k);

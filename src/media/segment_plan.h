@@ -1,8 +1,9 @@
 // Segment planning: where to cut a video into independently decodable segments.
 //
 // A pure function of the probe's keyframe index: no I/O, deterministic, unit-tested. Cuts are
-// made only at keyframes (packets in decode order that start a decodable point), so every
-// segment decodes on its own when copied out. Packet ranges are half-open [first, end).
+// made only at closed keyframes (packets in decode order that start a decodable point with no
+// leading pictures), so every segment decodes completely on its own when copied out. Packet ranges
+// are half-open [first, end).
 #pragma once
 
 #include <cstdint>

@@ -88,6 +88,16 @@ TEST(SegmentPlanTest, LeadingPacketsBeforeFirstKeyframeAreLeftOut) {
   ExpectCoversAll(info, *plan);
 }
 
+TEST(SegmentPlanTest, OpenGopKeyframesAreNeverCutPoints) {
+  MediaInfo info = Synthetic(60, 1, 25, 100);
+  for (size_t k = 1; k < info.keyframes.size(); ++k) info.keyframes[k].closed = k % 15 == 0;
+  auto plan = PlanSegments(info);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->total(), 4);
+  for (const auto& s : plan->segments) EXPECT_EQ(s.first_packet % (15 * 25), 0) << s.index;
+  ExpectCoversAll(info, *plan);
+}
+
 TEST(SegmentPlanTest, RejectsBadInput) {
   MediaInfo info = Synthetic(20, 2, 25, 100);
   SegmentPlanOptions bad;
