@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <numeric>
 
@@ -31,7 +32,15 @@ std::vector<double> Ranks(const std::vector<float>& v) {
   return rank;
 }
 
+// Checked before imread, which would log a warning of its own for a missing file.
+Status CheckReadable(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return Status::NotFound("no such file: " + path);
+  return Status::OK();
+}
+
 Result<cv::Mat> ReadColor(const std::string& path) {
+  STEREOSPOT_RETURN_IF_ERROR(CheckReadable(path));
   cv::Mat img;
   try {
     img = cv::imread(path, cv::IMREAD_COLOR);
@@ -114,6 +123,7 @@ Result<cv::Mat> ReadDisparity(const std::string& path, double scale) {
     return Status::InvalidArgument("disparity scale must be positive, got " +
                                    std::to_string(scale));
   }
+  STEREOSPOT_RETURN_IF_ERROR(CheckReadable(path));
   cv::Mat raw;
   try {
     raw = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE);

@@ -11,20 +11,47 @@
 namespace stereospot::stereo {
 namespace {
 
-// Marks an output pixel no segment covered. Every written pixel holds a finite shift.
-constexpr float kEmpty = -std::numeric_limits<float>::infinity();
+// Positions and shifts are fixed point with 8 fractional bits: integer arithmetic is exact, needs
+// no libm call for ceil (x86-64's baseline has no SSE4.1 rounding) and no division per pixel.
+constexpr int kFrac = 8;
+constexpr int kOne = 1 << kFrac;
+constexpr int kMaxSpan = static_cast<int>(ViewSynthesizer::kMaxStretch) * kOne;
+// Marks an output pixel no segment covered. Written pixels hold a shift in [-kMaxShift, kMaxShift].
+constexpr int32_t kEmpty = std::numeric_limits<int32_t>::min();
+// Landing positions are clamped to [-kMargin, w + kMargin] pixels: no segment that can reach the
+// row changes (one longer than kMaxStretch is a gap anyway) and nothing overflows.
+constexpr int kMargin = 4;
 
-// Clamps a finite float to [0, limit] and converts it; casting an out-of-range float to int is UB.
-inline int ClampToIndex(float v, int limit) {
-  if (v <= 0.0f) return 0;
-  if (v >= static_cast<float>(limit)) return limit;
-  return static_cast<int>(v);
+// (1 << 24) / span for every span a continuous segment can have: blend weights without division.
+struct Reciprocals {
+  int32_t of[kMaxSpan + 1];
+  Reciprocals() : of{} {
+    for (int i = 1; i <= kMaxSpan; ++i) of[i] = (1 << 24) / i;
+  }
+};
+const Reciprocals& GetReciprocals() {
+  static const Reciprocals table;
+  return table;
+}
+
+// Shift in 1/256 px, clamped so that positions fit easily in 32 bits; NaN becomes the lower
+// bound, which lands off the row and leaves a hole.
+inline int32_t ToFixed(float s, float limit) {
+  const float c = s > -limit ? (s < limit ? s : limit) : -limit;
+  return static_cast<int32_t>(c * static_cast<float>(kOne));
+}
+
+inline int CeilPixel(int32_t t) { return (t + kOne - 1) >> kFrac; }  // arithmetic shift: floor
+
+// 8-bit blend of a and b with weight w8 / 256 on b.
+inline uint8_t Blend(uint8_t a, uint8_t b, int w8) {
+  return static_cast<uint8_t>((a * (kOne - w8) + b * w8 + kOne / 2) >> kFrac);
 }
 
 // Fills the pixels of one row that no segment covered. Each run of empty pixels takes the colour
 // of whichever neighbour is farther (smaller shift): a disocclusion exposes background, and the
 // foreground edge must not be smeared into it.
-void FillHoles(const uint8_t* src_row, uint8_t* dst, float* z, int w) {
+void FillHoles(const uint8_t* src_row, uint8_t* dst, int32_t* z, int w) {
   int x = 0;
   while (x < w) {
     if (z[x] != kEmpty) {
@@ -43,76 +70,81 @@ void FillHoles(const uint8_t* src_row, uint8_t* dst, float* z, int w) {
       from = end;
     }
     for (int p = begin; p < end; ++p) {
-      // A row with no covered pixel at all (every segment a gap) keeps the source pixel.
+      // A row with no covered pixel at all keeps the source pixel.
       const uint8_t* c = from >= 0 ? dst + 3 * from : src_row + 3 * p;
       dst[3 * p + 0] = c[0];
       dst[3 * p + 1] = c[1];
       dst[3 * p + 2] = c[2];
-      z[p] = from >= 0 ? z[from] : 0.0f;
+      z[p] = from >= 0 ? z[from] : 0;
     }
   }
 }
 
-// Forward-maps one row. In "u" coordinates (u = x for the right eye, u = w - 1 - x for the left)
-// source pixel u lands at u - shift, and the row is scanned in increasing u: the direction the eye
-// moves. Output position p is column Col(p) of the real row.
+// Forward-maps one row into `buf` (w pixels) with `z` (w entries). In "u" coordinates (u = x for
+// the right eye, u = w - 1 - x for the left) source pixel u lands at u - shift, and the row is
+// scanned in increasing u: the direction the eye moves. Output position p is column col(p) of the
+// real row.
 template <bool kMirror>
-void SplatRow(const uint8_t* src, const float* shift, uint8_t* dst, float* z, int w) {
+void SplatRow(const uint8_t* src, const float* shift, uint8_t* buf, int32_t* z, int w) {
   const auto col = [w](int u) { return kMirror ? w - 1 - u : u; };
+  const float limit = static_cast<float>(w + kMargin);
+  const int32_t lo = -kMargin * kOne, hi = (w + kMargin) * kOne;
+  const auto place = [lo, hi](int u, int32_t s) {
+    const int32_t t = u * kOne - s;
+    return t < lo ? lo : (t > hi ? hi : t);
+  };
+  const int32_t* recip = GetReciprocals().of;
   std::fill(z, z + w, kEmpty);
   // A source pixel covers half a pixel either side of where it lands: a surface that ends at a
   // gap, a fold or the row's end still owns the output pixels within that half pixel.
-  const auto cover = [&](float from, float to, const uint8_t* c, float s) {
-    if (!(to > from) || !std::isfinite(from) || !std::isfinite(to)) return;
-    const int p1 = ClampToIndex(std::ceil(to), w);
-    for (int p = ClampToIndex(std::ceil(from), w); p < p1; ++p) {
+  const auto cover = [&](int32_t from, int32_t to, const uint8_t* c, int32_t s) {
+    const int p1 = std::min(CeilPixel(to), w);
+    for (int p = std::max(CeilPixel(from), 0); p < p1; ++p) {
       const int q = col(p);
-      dst[3 * q + 0] = c[0];
-      dst[3 * q + 1] = c[1];
-      dst[3 * q + 2] = c[2];
+      buf[3 * q + 0] = c[0];
+      buf[3 * q + 1] = c[1];
+      buf[3 * q + 2] = c[2];
       z[q] = s;
     }
   };
-  float s0 = shift[col(0)];
-  float t0 = -s0;
+  const auto put = [buf, z](int q, const uint8_t* a, const uint8_t* b, int w8, int32_t s0,
+                            int32_t s1) {
+    uint8_t* o = buf + 3 * q;
+    o[0] = Blend(a[0], b[0], w8);
+    o[1] = Blend(a[1], b[1], w8);
+    o[2] = Blend(a[2], b[2], w8);
+    z[q] = s0 + (((s1 - s0) * w8) >> kFrac);
+  };
+  int32_t s0 = ToFixed(shift[col(0)], limit);
+  int32_t t0 = place(0, s0);
   const uint8_t* c0 = src + 3 * col(0);
-  cover(t0 - 0.5f, t0, c0, s0);
+  cover(t0 - kOne / 2, t0, c0, s0);
   for (int u = 1; u < w; ++u) {
     const int x = col(u);
-    const float s1 = shift[x];
-    const float t1 = static_cast<float>(u) - s1;
+    const int32_t s1 = ToFixed(shift[x], limit);
+    const int32_t t1 = place(u, s1);
     const uint8_t* c1 = src + 3 * x;
-    const float span = t1 - t0;
-    // span <= 0 is a fold (a nearer surface starts; its own segments overwrite what it hides);
-    // a long span is a disocclusion; NaN or infinite shifts fail the test and leave a hole.
-    const bool continuous = span > 0.0f && span <= ViewSynthesizer::kMaxStretch;
-    if (!continuous) {
-      // The farther surface ends first, so a nearer one that folds over it overwrites it.
-      cover(t0, t0 + 0.5f, c0, s0);
-      cover(t1 - 0.5f, t1, c1, s1);
-    } else {
-      const int p0 = ClampToIndex(std::ceil(t0), w);
-      const int p1 = ClampToIndex(std::ceil(t1), w);
-      const float inv = 1.0f / span;
-      const float d0 = static_cast<float>(c1[0]) - static_cast<float>(c0[0]);
-      const float d1 = static_cast<float>(c1[1]) - static_cast<float>(c0[1]);
-      const float d2 = static_cast<float>(c1[2]) - static_cast<float>(c0[2]);
-      for (int p = p0; p < p1; ++p) {
-        const float a = (static_cast<float>(p) - t0) * inv;
-        const int q = col(p);
-        uint8_t* o = dst + 3 * q;
-        o[0] = static_cast<uint8_t>(static_cast<float>(c0[0]) + a * d0 + 0.5f);
-        o[1] = static_cast<uint8_t>(static_cast<float>(c0[1]) + a * d1 + 0.5f);
-        o[2] = static_cast<uint8_t>(static_cast<float>(c0[2]) + a * d2 + 0.5f);
-        z[q] = s0 + a * (s1 - s0);
+    const int32_t span = t1 - t0;
+    if (span > 0 && span <= kMaxSpan) [[likely]] {
+      const int p1 = std::min(CeilPixel(t1), w);
+      const int32_t r = recip[span];
+      for (int p = std::max(CeilPixel(t0), 0); p < p1; ++p) {
+        // p - t0 < span, so the product stays below 1 << 24.
+        put(col(p), c0, c1, ((p * kOne - t0) * r) >> 16, s0, s1);
       }
+    } else {
+      // span <= 0 is a fold: a nearer surface starts and its own segments overwrite what it
+      // hides, so the farther surface's end is drawn first. A long span is a disocclusion, left
+      // empty for FillHoles.
+      cover(t0, t0 + kOne / 2, c0, s0);
+      cover(t1 - kOne / 2, t1, c1, s1);
     }
     s0 = s1;
     t0 = t1;
     c0 = c1;
   }
-  cover(t0, t0 + 0.5f, c0, s0);
-  FillHoles(src, dst, z, w);
+  cover(t0, t0 + kOne / 2, c0, s0);
+  FillHoles(src, buf, z, w);
 }
 
 // Samples source(x + sign * shift(x)) with linear interpolation, clamped to the row.
@@ -124,14 +156,12 @@ void BackwardRow(const uint8_t* src, const float* shift, uint8_t* dst, int w, fl
     if (pos > max_pos) pos = max_pos;
     const int i = static_cast<int>(pos);
     const int j = i + 1 < w ? i + 1 : i;
-    const float a = pos - static_cast<float>(i);
+    const int w8 = static_cast<int>((pos - static_cast<float>(i)) * 256.0f + 0.5f);
     const uint8_t* p = src + 3 * i;
     const uint8_t* q = src + 3 * j;
-    for (int k = 0; k < 3; ++k) {
-      dst[3 * x + k] =
-          static_cast<uint8_t>(static_cast<float>(p[k]) +
-                               a * (static_cast<float>(q[k]) - static_cast<float>(p[k])) + 0.5f);
-    }
+    dst[3 * x + 0] = Blend(p[0], q[0], w8);
+    dst[3 * x + 1] = Blend(p[1], q[1], w8);
+    dst[3 * x + 2] = Blend(p[2], q[2], w8);
   }
 }
 
@@ -169,6 +199,20 @@ Status ShiftFromDepth(const cv::Mat& depth, double divergence, double convergenc
   return Status::OK();
 }
 
+void ViewSynthesizer::RenderRow(const uint8_t* src, const float* shift, int width, Eye eye,
+                                RenderMethod method, uint8_t* dst) {
+  if (method == RenderMethod::kBackwardWarp) {
+    BackwardRow(src, shift, dst, width, eye == Eye::kLeft ? -1.0f : 1.0f);
+    return;
+  }
+  row_z_.resize(static_cast<size_t>(width));
+  if (eye == Eye::kLeft) {
+    SplatRow<true>(src, shift, dst, row_z_.data(), width);
+  } else {
+    SplatRow<false>(src, shift, dst, row_z_.data(), width);
+  }
+}
+
 Status ViewSynthesizer::Render(const cv::Mat& source, const cv::Mat& shift, Eye eye,
                                RenderMethod method, cv::Mat* out) {
   if (out == nullptr) return Status::InvalidArgument("Render: null output");
@@ -185,19 +229,9 @@ Status ViewSynthesizer::Render(const cv::Mat& source, const cv::Mat& shift, Eye 
     if (out->size() != source.size() || out->type() != CV_8UC3) {
       out->create(source.size(), CV_8UC3);
     }
-    const int w = source.cols;
-    row_shift_.resize(static_cast<size_t>(w));
     for (int y = 0; y < source.rows; ++y) {
-      const uint8_t* src = source.ptr<uint8_t>(y);
-      const float* s = shift.ptr<float>(y);
-      uint8_t* dst = out->ptr<uint8_t>(y);
-      if (method == RenderMethod::kBackwardWarp) {
-        BackwardRow(src, s, dst, w, eye == Eye::kLeft ? -1.0f : 1.0f);
-      } else if (eye == Eye::kLeft) {
-        SplatRow<true>(src, s, dst, row_shift_.data(), w);
-      } else {
-        SplatRow<false>(src, s, dst, row_shift_.data(), w);
-      }
+      RenderRow(source.ptr<uint8_t>(y), shift.ptr<float>(y), source.cols, eye, method,
+                out->ptr<uint8_t>(y));
     }
   } catch (const cv::Exception& e) {
     return Status::Internal(std::string("Render: OpenCV: ") + e.what());

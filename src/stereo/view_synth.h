@@ -64,12 +64,18 @@ class ViewSynthesizer {
   Status Render(const cv::Mat& source, const cv::Mat& shift, Eye eye, RenderMethod method,
                 cv::Mat* out);
 
+  // One row of Render: `src` and `dst` hold `width` BGR pixels, `shift` `width` floats. The
+  // building block of StereoRenderer's fused path, which computes shift rows on the fly.
+  // REQUIRES: width > 0; dst does not overlap src.
+  void RenderRow(const uint8_t* src, const float* shift, int width, Eye eye, RenderMethod method,
+                 uint8_t* dst);
+
   // A segment between neighbouring source pixels that covers more output pixels than this is
   // treated as a disocclusion rather than a stretched surface.
   static constexpr float kMaxStretch = 2.0f;
 
  private:
-  std::vector<float> row_shift_;  // interpolated shift of each output pixel of the current row
+  std::vector<int32_t> row_z_;  // shift (1/256 px) of each output pixel of the row being splatted
 };
 
 }  // namespace stereospot::stereo
