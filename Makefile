@@ -1,0 +1,63 @@
+# StereoSpot: the two commands of the README, and the steps they are made of.
+#   make run   install packages, build (Release), start `stereospot serve` (embedded backend)
+#   make test  install packages, build, run every test, then again under ASan + UBSan
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+JOBS      ?= $(shell nproc)
+DATA_DIR  ?= ./data
+LISTEN    ?= 127.0.0.1:8080
+CMAKE_GEN := -G Ninja
+
+RELEASE_DIR := build/release
+TEST_DIR    := build/test
+ASAN_DIR    := build/asan
+
+.PHONY: help deps build run test test-main test-asan bench format clean
+
+help:
+	@echo "make run    install dependencies, build, start the service on $(LISTEN)"
+	@echo "make test   install dependencies, build, run every test (also under ASan + UBSan)"
+	@echo "make bench  run the benchmarks in bench/"
+	@echo "make format clang-format the sources"
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(RELEASE_DIR)/build.ninja:
+	cmake -S . -B $(RELEASE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DSTEREOSPOT_BUILD_TESTS=OFF
+
+build: deps $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target stereospot
+
+run: build
+	$(RELEASE_DIR)/src/cli/stereospot --data-dir $(DATA_DIR) serve --listen $(LISTEN)
+
+# The tests: an optimised build with assertions and debug info, then the sanitizer build.
+test: deps
+	@$(MAKE) --no-print-directory test-main
+	@$(MAKE) --no-print-directory test-asan
+
+test-main:
+	cmake -S . -B $(TEST_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(TEST_DIR) -j $(JOBS)
+	cd $(TEST_DIR) && ctest -j $(JOBS) --output-on-failure --no-tests=error
+
+test-asan:
+	cmake -S . -B $(ASAN_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEREOSPOT_SANITIZE=ON \
+	  -DSTEREOSPOT_BUILD_BENCH=OFF
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest -j $(JOBS) -L unit --output-on-failure --no-tests=error
+
+bench: deps
+	cmake -S . -B $(RELEASE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DSTEREOSPOT_BUILD_TESTS=OFF
+	cmake --build $(RELEASE_DIR) -j $(JOBS)
+	bash bench/run.sh $(RELEASE_DIR)
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build
