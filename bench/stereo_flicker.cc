@@ -7,6 +7,7 @@
 // FlickerMeter's: mean |change of normalised depth| between consecutive frames over pixels whose
 // luma did not change (static regions), scene cuts excluded. Lower is steadier.
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <string>
 #include <vector>
@@ -48,7 +49,9 @@ int Measure(const std::string& clip) {
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) return 1;
 
-  BuiltinDepthEstimator estimator(stereospot::DepthEstimatorOptions{});
+  stereospot::DepthEstimatorOptions depth_options;
+  depth_options.motion_cue = std::getenv("FLICKER_NO_MOTION") == nullptr;
+  BuiltinDepthEstimator estimator(depth_options);
   SceneCutDetector detector;
   TemporalNormaliser normaliser(NormaliserOptions{});
   FlickerMeter off, on;

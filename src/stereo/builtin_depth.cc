@@ -14,6 +14,10 @@ namespace {
 constexpr double kGuidedEps = 1e-3;
 // Mean absolute luma change (0..1) that counts as full motion for the motion cue.
 constexpr float kFullMotion = 0.08f;
+// Per-frame weight of the newest contrast maximum in the contrast cue's running scale.
+constexpr double kScaleSmoothing = 0.05;
+// Per-frame weight of the newest frame difference in the motion cue's running mean.
+constexpr double kMotionSmoothing = 0.1;
 
 int OddAtLeast3(int v) { return std::max(3, v | 1); }
 
@@ -26,7 +30,10 @@ BuiltinDepthEstimator::BuiltinDepthEstimator(const DepthEstimatorOptions& option
                                              const Weights& weights)
     : options_(options), weights_(weights) {}
 
-void BuiltinDepthEstimator::Reset() { has_prev_ = false; }
+void BuiltinDepthEstimator::Reset() {
+  has_prev_ = false;
+  motion_mean_.setTo(0.0f);
+}
 
 Status BuiltinDepthEstimator::Estimate(const ImageView& frame, DepthMap* out) {
   if (out == nullptr) return Status::InvalidArgument("builtin depth: null output");
@@ -96,13 +103,22 @@ Status BuiltinDepthEstimator::EstimateImpl(const cv::Mat& frame, DepthMap* out) 
   cv::boxFilter(contrast_, contrast_, CV_32F, cv::Size(window, window));
   double max_contrast = 0.0;
   cv::minMaxLoc(contrast_, nullptr, &max_contrast);
-  cv::scaleAdd(contrast_, weights_.contrast / std::max(max_contrast, 1e-6), prior_, depth_);
+  // The scale follows the strongest region slowly within a shot: a per-frame maximum jumps with
+  // every highlight that enters or leaves and would make the whole map pump.
+  contrast_scale_ = has_prev_ ? contrast_scale_ + kScaleSmoothing * (max_contrast - contrast_scale_)
+                              : max_contrast;
+  cv::scaleAdd(contrast_, weights_.contrast / std::max(contrast_scale_, 1e-6), prior_, depth_);
 
   if (options_.motion_cue && has_prev_ && weights_.motion > 0.0f) {
     cv::absdiff(gray_, prev_gray_, motion_);
     cv::boxFilter(motion_, motion_, CV_32F, cv::Size(window, window));
     cv::min(motion_, kFullMotion, motion_);
-    cv::scaleAdd(motion_, weights_.motion / kFullMotion, depth_, depth_);
+    // A frame difference switches on and off with every stop and start of motion; its running
+    // mean (reset at cuts) is the steadier foreground cue.
+    if (motion_mean_.size() != motion_.size()) motion_mean_ = cv::Mat::zeros(size, CV_32FC1);
+    cv::addWeighted(motion_mean_, 1.0 - kMotionSmoothing, motion_, kMotionSmoothing, 0.0,
+                    motion_mean_);
+    cv::scaleAdd(motion_mean_, weights_.motion / kFullMotion, depth_, depth_);
   }
   gray_.copyTo(prev_gray_);
   has_prev_ = true;

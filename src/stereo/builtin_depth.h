@@ -50,9 +50,10 @@ class BuiltinDepthEstimator final : public DepthEstimator {
   DepthEstimatorOptions options_;
   Weights weights_;
   // Working buffers, reallocated only when the working size changes.
-  cv::Mat small_, gray_, prev_gray_, prior_, contrast_, motion_, depth_;
+  cv::Mat small_, gray_, prev_gray_, prior_, contrast_, motion_, motion_mean_, depth_;
   cv::Mat mean_i_, mean_p_, corr_ip_, corr_ii_, a_, b_, tmp_;
   bool has_prev_ = false;
+  double contrast_scale_ = 1.0;  // running maximum of the contrast cue within the shot
 };
 
 }  // namespace stereospot::stereo

@@ -247,3 +247,37 @@ TEST(Layout, OddSizeForHalfLayoutIsAClearError) {
 
 }  // namespace
 }  // namespace stereospot::stereo
+
+namespace stereospot::stereo {
+namespace {
+
+TEST(StereoRenderer, FusedShiftRowsMatchShiftFromDepth) {
+  cv::Mat depth(27, 48, CV_32FC1);
+  cv::randu(depth, 0.0f, 1.0f);
+  StereoOptions options;
+  options.divergence = 3.0;
+  options.convergence = 0.3;
+  auto renderer = StereoRenderer::Create(options);
+  ASSERT_TRUE(renderer.ok());
+  cv::Mat fused, reference;
+  ASSERT_TRUE(renderer->ShiftMapForTesting(depth, 320, 180, &fused).ok());
+  ASSERT_TRUE(ShiftFromDepth(depth, 3.0, 0.3, 320, 180, &reference).ok());
+  EXPECT_LT(cv::norm(fused, reference, cv::NORM_INF), 1e-3);
+}
+
+TEST(StereoRenderer, RenderEqualsRenderWithTheShiftMap) {
+  const auto scene = MakeTestScene(96, 48, cv::Rect(30, 10, 30, 20));
+  cv::Mat depth;
+  cv::resize(scene.depth, depth, cv::Size(24, 12), 0, 0, cv::INTER_AREA);
+  auto renderer = StereoRenderer::Create(StereoOptions{});
+  ASSERT_TRUE(renderer.ok());
+  cv::Mat shift, a, b;
+  ASSERT_TRUE(ShiftFromDepth(depth, 2.0, 0.5, 96, 48, &shift).ok());
+  ASSERT_TRUE(renderer->Render(scene.image, depth, &a).ok());
+  ASSERT_TRUE(renderer->RenderWithShift(scene.image, shift, &b).ok());
+  // Float rounding of the two shift computations may move a blend weight by one step.
+  EXPECT_LE(cv::norm(a, b, cv::NORM_INF), 2.0);
+}
+
+}  // namespace
+}  // namespace stereospot::stereo

@@ -1,5 +1,6 @@
 #include "stereo/stereo_renderer.h"
 
+#include <algorithm>
 #include <string>
 
 #include <opencv2/imgproc.hpp>
@@ -18,9 +19,107 @@ Status StereoRenderer::Render(const cv::Mat& frame, const cv::Mat& depth, cv::Ma
     return Status::InvalidArgument("stereo: frame must be a non-empty CV_8UC3 image");
   }
   if (options_.layout == Layout::kRgbd) return PackRgbd(frame, depth, out);
-  STEREOSPOT_RETURN_IF_ERROR(ShiftFromDepth(depth, options_.divergence, options_.convergence,
-                                            frame.cols, frame.rows, &shift_));
-  return RenderWithShift(frame, shift_, out);
+  if (depth.empty() || depth.type() != CV_32FC1) {
+    return Status::InvalidArgument("stereo: depth must be a non-empty CV_32FC1 map");
+  }
+  if (out == nullptr) return Status::InvalidArgument("stereo: null output");
+  try {
+    return RenderFused(frame, depth, out);
+  } catch (const cv::Exception& e) {
+    return Status::Internal(std::string("stereo: OpenCV: ") + e.what());
+  }
+}
+
+void StereoRenderer::BuildTaps(cv::Size depth_size, cv::Size frame_size) {
+  const auto build = [](int src, int dst, Taps* taps) {
+    taps->i0.resize(static_cast<size_t>(dst));
+    taps->i1.resize(static_cast<size_t>(dst));
+    taps->f.resize(static_cast<size_t>(dst));
+    const double ratio = static_cast<double>(src) / static_cast<double>(dst);
+    for (int i = 0; i < dst; ++i) {
+      const double pos = std::clamp((i + 0.5) * ratio - 0.5, 0.0, static_cast<double>(src - 1));
+      const int i0 = static_cast<int>(pos);
+      taps->i0[static_cast<size_t>(i)] = i0;
+      taps->i1[static_cast<size_t>(i)] = std::min(i0 + 1, src - 1);
+      taps->f[static_cast<size_t>(i)] = static_cast<float>(pos - i0);
+    }
+  };
+  build(depth_size.width, frame_size.width, &tx_);
+  build(depth_size.height, frame_size.height, &ty_);
+  depth_row_.resize(static_cast<size_t>(depth_size.width));
+  shift_row_.resize(static_cast<size_t>(frame_size.width));
+  taps_depth_ = depth_size;
+  taps_frame_ = frame_size;
+  scale_ = ShiftScale(options_.divergence, frame_size.width, frame_size.height);
+}
+
+void StereoRenderer::ShiftRow(const cv::Mat& depth, int y, float* out) {
+  const size_t yi = static_cast<size_t>(y);
+  const float* a = depth.ptr<float>(ty_.i0[yi]);
+  const float* b = depth.ptr<float>(ty_.i1[yi]);
+  const float fy = ty_.f[yi];
+  const float k = static_cast<float>(scale_);
+  const float offset = static_cast<float>(-scale_ * options_.convergence);
+  // Scale and offset are applied on the short depth row; interpolation is affine, so the result
+  // equals interpolating depth first and converting after.
+  float* row = depth_row_.data();
+  for (int x = 0; x < depth.cols; ++x) row[x] = k * (a[x] + fy * (b[x] - a[x])) + offset;
+  const int* i0 = tx_.i0.data();
+  const int* i1 = tx_.i1.data();
+  const float* fx = tx_.f.data();
+  for (int x = 0; x < taps_frame_.width; ++x) {
+    out[x] = row[i0[x]] + fx[x] * (row[i1[x]] - row[i0[x]]);
+  }
+}
+
+Status StereoRenderer::ShiftMapForTesting(const cv::Mat& depth, int width, int height,
+                                          cv::Mat* shift) {
+  if (depth.empty() || depth.type() != CV_32FC1 || width <= 0 || height <= 0 || !shift) {
+    return Status::InvalidArgument("stereo: bad arguments to ShiftMapForTesting");
+  }
+  BuildTaps(depth.size(), cv::Size(width, height));
+  shift->create(height, width, CV_32FC1);
+  for (int y = 0; y < height; ++y) ShiftRow(depth, y, shift->ptr<float>(y));
+  return Status::OK();
+}
+
+Status StereoRenderer::RenderFused(const cv::Mat& frame, const cv::Mat& depth, cv::Mat* out) {
+  STEREOSPOT_ASSIGN_OR_RETURN(const cv::Size size,
+                              PackedSize(options_.layout, frame.cols, frame.rows));
+  if (out->data != nullptr && out->data == frame.data) {
+    return Status::InvalidArgument("stereo: output must not alias the frame");
+  }
+  if (depth.size() != taps_depth_ || frame.size() != taps_frame_) {
+    BuildTaps(depth.size(), frame.size());
+  }
+  const int w = frame.cols, h = frame.rows;
+  // Where each eye's rows go: straight into the packed frame for full layouts, into scratch
+  // views for layouts that resample or mix them afterwards.
+  const bool full = options_.layout == Layout::kSbs || options_.layout == Layout::kCross ||
+                    options_.layout == Layout::kTb;
+  cv::Mat left_view, right_view;
+  if (full) {
+    if (out->size() != size || out->type() != CV_8UC3) out->create(size, CV_8UC3);
+    const bool tb = options_.layout == Layout::kTb;
+    const cv::Rect first(0, 0, w, h), second = tb ? cv::Rect(0, h, w, h) : cv::Rect(w, 0, w, h);
+    const bool left_first = (options_.layout != Layout::kCross) != options_.swap_eyes;
+    left_view = (*out)(left_first ? first : second);
+    right_view = (*out)(left_first ? second : first);
+  } else {
+    left_.create(frame.size(), CV_8UC3);
+    right_.create(frame.size(), CV_8UC3);
+    left_view = left_;
+    right_view = right_;
+  }
+  const RenderMethod method = options_.renderer;
+  for (int y = 0; y < h; ++y) {
+    ShiftRow(depth, y, shift_row_.data());
+    const uint8_t* src = frame.ptr<uint8_t>(y);
+    synth_.RenderRow(src, shift_row_.data(), w, Eye::kLeft, method, left_view.ptr<uint8_t>(y));
+    synth_.RenderRow(src, shift_row_.data(), w, Eye::kRight, method, right_view.ptr<uint8_t>(y));
+  }
+  if (full) return Status::OK();
+  return PackViews(left_, right_, options_, out);
 }
 
 Status StereoRenderer::RenderWithShift(const cv::Mat& frame, const cv::Mat& shift, cv::Mat* out) {

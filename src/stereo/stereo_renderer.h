@@ -9,6 +9,8 @@
 // Threading: not thread-safe; use one instance per thread (or per segment worker).
 #pragma once
 
+#include <vector>
+
 #include <opencv2/core.hpp>
 
 #include "core/result.h"
@@ -37,15 +39,33 @@ class StereoRenderer {
   // see view_synth.h). Not for kRgbd, which needs depth (kInvalidArgument).
   Status RenderWithShift(const cv::Mat& frame, const cv::Mat& shift, cv::Mat* out);
 
-  // The shift map of the last Render call (for inspection and tests).
-  const cv::Mat& shift() const { return shift_; }
+  // Writes the shift map Render would use for `depth` and a W x H frame into *shift (the same
+  // values as ShiftFromDepth up to float rounding; used by tests and benchmarks).
+  Status ShiftMapForTesting(const cv::Mat& depth, int width, int height, cv::Mat* shift);
 
  private:
   explicit StereoRenderer(const StereoOptions& options) : options_(options) {}
 
+  // Bilinear sampling tables from the depth size to the frame size (cv::resize's INTER_LINEAR
+  // pixel-centre convention), rebuilt only when either size changes.
+  struct Taps {
+    std::vector<int> i0, i1;
+    std::vector<float> f;
+  };
+  void BuildTaps(cv::Size depth_size, cv::Size frame_size);
+  // Shift of output row y (frame width floats) from depth, computed on the fly so the full-size
+  // map is never written.
+  void ShiftRow(const cv::Mat& depth, int y, float* out);
+  Status RenderFused(const cv::Mat& frame, const cv::Mat& depth, cv::Mat* out);
+
   StereoOptions options_;
   ViewSynthesizer synth_;
   cv::Mat shift_, left_, right_;
+  cv::Size taps_depth_, taps_frame_;
+  Taps tx_, ty_;
+  double scale_ = 0.0;            // pixels per unit depth for the current frame size
+  std::vector<float> depth_row_;  // vertically blended, scaled depth row (depth width)
+  std::vector<float> shift_row_;  // one row of shift (frame width)
 };
 
 }  // namespace stereospot::stereo
