@@ -10,6 +10,7 @@ extern "C" {
 #include <libavutil/display.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
+#include <libavutil/stereo3d.h>
 }
 
 namespace stereospot::media {
@@ -74,6 +75,10 @@ int SwsMatrix(AVColorSpace m) {
   }
 }
 
+// Sizes never change in these conversions, so no scaling filter matters; without ACCURATE_RND
+// and FULL_CHR_H_INT libswscale takes its SIMD unscaled paths (which still honour the matrix and
+// range set below), several times faster at a cost of at most one code value.
+constexpr int kSwsFlags = SWS_BILINEAR;
 // A conversion between two pixel formats at fixed sizes, with explicit matrix and ranges.
 Result<SwsContextPtr> MakeSws(int sw, int sh, AVPixelFormat sf, bool s_full, int dw, int dh,
                               AVPixelFormat df, bool d_full, AVColorSpace matrix) {
@@ -125,6 +130,7 @@ class Encoder {
   PixelLayout in_layout_ = PixelLayout::kRgb24;
   std::map<int64_t, int64_t> durations_;
   int64_t packets_ = 0;
+  StereoLayout packing_ = StereoLayout::kNone;
 };
 
 Result<std::unique_ptr<Encoder>> Encoder::Open(const std::string& path, const EncodeOptions& opt,
@@ -197,6 +203,7 @@ Result<std::unique_ptr<Encoder>> Encoder::Open(const std::string& path, const En
   enc->in_w_ = first.width;
   enc->in_h_ = first.height;
   enc->in_layout_ = first.layout;
+  enc->packing_ = opt.frame_packing;
   return enc;
 }
 
@@ -217,6 +224,13 @@ Status Encoder::Encode(const VideoImage& img, int64_t pts) {
   sws_scale(sws_.get(), src, strides, 0, ctx_->height, frame_->data, frame_->linesize);
   frame_->pts = pts;
   frame_->pict_type = AV_PICTURE_TYPE_NONE;
+  if (packing_ == StereoLayout::kSideBySide || packing_ == StereoLayout::kTopBottom) {
+    // libx264 turns this side data into a frame-packing arrangement SEI.
+    AVStereo3D* s3d = av_stereo3d_create_side_data(frame_.get());
+    if (s3d == nullptr) return Status::Unavailable("out of memory adding stereo side data");
+    s3d->type =
+        packing_ == StereoLayout::kSideBySide ? AV_STEREO3D_SIDEBYSIDE : AV_STEREO3D_TOPBOTTOM;
+  }
   rc = avcodec_send_frame(ctx_.get(), frame_.get());
   if (rc < 0) return AvError("encoding a frame", rc);
   return Drain();

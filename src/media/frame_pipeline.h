@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "media/stereo_layout.h"
 
 namespace stereospot::media {
 
@@ -74,6 +75,9 @@ struct EncodeOptions {
   std::string pix_fmt = "yuv420p";  // encoded pixel format
   std::string profile;              // e.g. "high"; empty = encoder default
   int threads = 0;                  // encoder and decoder threads; 0 = automatic
+  // Frame-packing arrangement SEI written into the H.264 stream (libx264 only; players use it
+  // for half-width/half-height layouts). kNone and kMono write none. Default: kNone.
+  StereoLayout frame_packing = StereoLayout::kNone;
 };
 
 struct ConvertOptions {

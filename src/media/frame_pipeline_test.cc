@@ -5,7 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include "media/av_handles.h"
 #include "media/probe.h"
+
+extern "C" {
+#include <libavutil/stereo3d.h>
+}
 #include "media/test_clips.h"
 
 namespace stereospot::media {
@@ -117,6 +122,44 @@ TEST(FramePipelineTest, CallbackMayDoubleTheWidth) {
   EXPECT_EQ(stats->width_out, 192);
   EXPECT_EQ(testing::ProbeValue(dir.File("out.mp4"), "stream=width"), "192");
   ExpectSameFrameTimes(dir.File("in.mp4"), dir.File("out.mp4"));
+}
+
+// The stereo 3D type of the first decoded frame, or -1 when it has none.
+int FirstFrameStereoType(const std::string& path) {
+  auto in = OpenInput(path);
+  if (!in.ok()) return -2;
+  const AVStream* st = (*in)->streams[0];
+  const AVCodec* codec = avcodec_find_decoder(st->codecpar->codec_id);
+  CodecContextPtr dec(avcodec_alloc_context3(codec));
+  avcodec_parameters_to_context(dec.get(), st->codecpar);
+  if (avcodec_open2(dec.get(), codec, nullptr) < 0) return -2;
+  PacketPtr pkt(av_packet_alloc());
+  FramePtr frame(av_frame_alloc());
+  while (av_read_frame(in->get(), pkt.get()) >= 0) {
+    avcodec_send_packet(dec.get(), pkt.get());
+    av_packet_unref(pkt.get());
+    if (avcodec_receive_frame(dec.get(), frame.get()) == 0) {
+      const AVFrameSideData* sd = av_frame_get_side_data(frame.get(), AV_FRAME_DATA_STEREO3D);
+      return sd == nullptr ? -1 : reinterpret_cast<const AVStereo3D*>(sd->data)->type;
+    }
+  }
+  return -2;
+}
+
+TEST(FramePipelineTest, FramePackingSeiForHalfLayouts) {
+  TempDir dir;
+  ASSERT_TRUE(Ffmpeg("-f lavfi -i testsrc2=s=96x64:r=10:d=0.5 -c:v libx264 " + dir.File("in.mp4")));
+  ConvertOptions opt = Fast();
+  opt.encode.frame_packing = StereoLayout::kSideBySide;
+  ASSERT_TRUE(
+      ConvertSegment(dir.File("in.mp4"), dir.File("sbs.mp4"), opt, IdentityCallback()).ok());
+  opt.encode.frame_packing = StereoLayout::kTopBottom;
+  ASSERT_TRUE(ConvertSegment(dir.File("in.mp4"), dir.File("tb.mp4"), opt, IdentityCallback()).ok());
+  // The H.264 decoder exports the SEI as per-frame stereo 3D side data; ffprobe 5.1 prints only
+  // its presence, so read the arrangement with libavcodec.
+  EXPECT_EQ(FirstFrameStereoType(dir.File("sbs.mp4")), AV_STEREO3D_SIDEBYSIDE);
+  EXPECT_EQ(FirstFrameStereoType(dir.File("tb.mp4")), AV_STEREO3D_TOPBOTTOM);
+  EXPECT_EQ(FirstFrameStereoType(dir.File("in.mp4")), -1);
 }
 
 TEST(FramePipelineTest, RotationIsAppliedToPixels) {

@@ -21,18 +21,9 @@
 #include <vector>
 
 #include "core/result.h"
+#include "media/stereo_layout.h"
 
 namespace stereospot::media {
-
-// Layout recorded in the container's stereo metadata.
-enum class StereoLayout {
-  kNone,        // no stereo metadata
-  kSideBySide,  // left eye on the left (full or half width)
-  kTopBottom,   // left eye on top (full or half height)
-  kMono,        // explicitly 2D (anaglyph output, RGB-D)
-};
-// MP4's st3d box has no "right eye first" flag: cross-eyed (right-left) output is written with
-// kNone so no player shows it with the eyes swapped.
 
 struct ReassembleOptions {
   StereoLayout stereo = StereoLayout::kNone;
