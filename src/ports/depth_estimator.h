@@ -15,13 +15,15 @@
 
 namespace stereospot {
 
-// A borrowed, read-only 8-bit BGR frame (3 bytes per pixel, rows `stride` bytes apart).
+// A borrowed, read-only 8-bit colour frame (3 bytes per pixel, B G R unless `rgb`, rows
+// `stride` bytes apart).
 // The view owns nothing; the pixels must stay alive and unchanged during the call that uses it.
 struct ImageView {
   const uint8_t* data = nullptr;
   int width = 0;
   int height = 0;
   size_t stride = 0;  // bytes between the starts of two rows; >= 3 * width
+  bool rgb = false;   // bytes are R G B (the media layer's RGB24) rather than B G R
 };
 
 // Relative inverse depth, row-major, width * height values: larger = nearer. Values are finite

@@ -48,7 +48,7 @@ Status BuiltinDepthEstimator::Estimate(const ImageView& frame, DepthMap* out) {
     // The view is read-only; the Mat header only borrows it for reading.
     const cv::Mat image(frame.height, frame.width, CV_8UC3, const_cast<uint8_t*>(frame.data),
                         frame.stride);
-    const Status status = EstimateImpl(image, out);
+    const Status status = EstimateImpl(image, frame.rgb, out);
     if (!status.ok()) Reset();
     return status;
   } catch (const cv::Exception& e) {
@@ -74,7 +74,7 @@ void BuiltinDepthEstimator::BuildPriors(cv::Size size) {
   }
 }
 
-Status BuiltinDepthEstimator::EstimateImpl(const cv::Mat& frame, DepthMap* out) {
+Status BuiltinDepthEstimator::EstimateImpl(const cv::Mat& frame, bool rgb, DepthMap* out) {
   const int short_side = std::min(frame.cols, frame.rows);
   const int target = std::min(
       short_side, options_.depth_resolution > 0 ? options_.depth_resolution : kDefaultResolution);
@@ -91,7 +91,7 @@ Status BuiltinDepthEstimator::EstimateImpl(const cv::Mat& frame, DepthMap* out) 
     cv::resize(frame, small_, size, 0.0, 0.0, cv::INTER_AREA);
     work = &small_;
   }
-  cv::cvtColor(*work, tmp_, cv::COLOR_BGR2GRAY);
+  cv::cvtColor(*work, tmp_, rgb ? cv::COLOR_RGB2GRAY : cv::COLOR_BGR2GRAY);
   tmp_.convertTo(gray_, CV_32F, 1.0 / 255.0);
 
   // Scale-relative window: cues describe regions, not pixels.

@@ -44,7 +44,7 @@ class BuiltinDepthEstimator final : public DepthEstimator {
   void Reset() override;
 
  private:
-  Status EstimateImpl(const cv::Mat& frame, DepthMap* out);
+  Status EstimateImpl(const cv::Mat& frame, bool rgb, DepthMap* out);
   void BuildPriors(cv::Size size);
 
   DepthEstimatorOptions options_;

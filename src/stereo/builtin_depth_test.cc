@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
 
 #include "stereo/depth_factory.h"
 
@@ -103,6 +104,24 @@ TEST(DepthFactory, SpecsAndErrors) {
   DepthEstimatorOptions bad;
   bad.depth_resolution = -1;
   EXPECT_TRUE(MakeDepthEstimator("builtin", bad).status().IsInvalidArgument());
+}
+
+}  // namespace
+}  // namespace stereospot::stereo
+
+namespace stereospot::stereo {
+namespace {
+
+TEST(BuiltinDepth, RgbFlagGivesTheSameDepthAsBgr) {
+  const cv::Mat bgr = Noise(160, 90);
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  BuiltinDepthEstimator a(DepthEstimatorOptions{}), b(DepthEstimatorOptions{});
+  DepthMap da, db;
+  ASSERT_TRUE(a.Estimate(ImageViewOf(bgr), &da).ok());
+  ASSERT_TRUE(b.Estimate(ImageViewOf(rgb, ChannelOrder::kRgb), &db).ok());
+  ASSERT_EQ(da.values.size(), db.values.size());
+  for (size_t i = 0; i < da.values.size(); ++i) ASSERT_NEAR(da.values[i], db.values[i], 1e-5);
 }
 
 }  // namespace

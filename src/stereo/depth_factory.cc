@@ -23,9 +23,9 @@ Result<std::unique_ptr<DepthEstimator>> MakeDepthEstimator(std::string_view spec
                                  "' (expected builtin or onnx:<model path>)");
 }
 
-ImageView ImageViewOf(const cv::Mat& image) {
+ImageView ImageViewOf(const cv::Mat& image, ChannelOrder order) {
   if (image.empty() || image.type() != CV_8UC3) return {};
-  return ImageView{image.data, image.cols, image.rows, image.step[0]};
+  return ImageView{image.data, image.cols, image.rows, image.step[0], order == ChannelOrder::kRgb};
 }
 
 }  // namespace stereospot::stereo

@@ -8,6 +8,7 @@
 
 #include "core/result.h"
 #include "ports/depth_estimator.h"
+#include "stereo/stereo_options.h"
 
 namespace stereospot::stereo {
 
@@ -18,8 +19,8 @@ namespace stereospot::stereo {
 Result<std::unique_ptr<DepthEstimator>> MakeDepthEstimator(std::string_view spec,
                                                            const DepthEstimatorOptions& options);
 
-// A borrowed view of a CV_8UC3 (BGR) image; valid while `image` is. An image of another type
-// gives an empty view (which Estimate rejects).
-ImageView ImageViewOf(const cv::Mat& image);
+// A borrowed view of a CV_8UC3 image in `order`; valid while `image` is. An image of another
+// type gives an empty view (which Estimate rejects).
+ImageView ImageViewOf(const cv::Mat& image, ChannelOrder order = ChannelOrder::kBgr);
 
 }  // namespace stereospot::stereo

@@ -114,8 +114,8 @@ const AnaglyphMatrices& AnaglyphMatricesFor(AnaglyphMethod method) {
   return kDubois;
 }
 
-Status MakeAnaglyph(const cv::Mat& left, const cv::Mat& right, AnaglyphMethod method,
-                    cv::Mat* out) {
+Status MakeAnaglyph(const cv::Mat& left, const cv::Mat& right, AnaglyphMethod method, cv::Mat* out,
+                    ChannelOrder order) {
   STEREOSPOT_RETURN_IF_ERROR(CheckViews(left, right));
   if (out == nullptr) return Status::InvalidArgument("anaglyph: null output");
   if (out->data == left.data || out->data == right.data) {
@@ -124,6 +124,9 @@ Status MakeAnaglyph(const cv::Mat& left, const cv::Mat& right, AnaglyphMethod me
   const AnaglyphMatrices& m = AnaglyphMatricesFor(method);
   const Tables& t = GetTables();
   const float* decode = m.linear_light ? t.decode_linear.data() : t.decode_plain.data();
+  // Byte index of red and blue; green is byte 1 in both orders.
+  const int ri = order == ChannelOrder::kBgr ? 2 : 0;
+  const int bi = 2 - ri;
   try {
     out->create(left.size(), CV_8UC3);
     for (int y = 0; y < left.rows; ++y) {
@@ -131,9 +134,9 @@ Status MakeAnaglyph(const cv::Mat& left, const cv::Mat& right, AnaglyphMethod me
       const uint8_t* r = right.ptr<uint8_t>(y);
       uint8_t* o = out->ptr<uint8_t>(y);
       for (int x = 0; x < left.cols; ++x, l += 3, r += 3, o += 3) {
-        // Pixels are BGR; the matrices are RGB.
-        const float lr = decode[l[2]], lg = decode[l[1]], lb = decode[l[0]];
-        const float rr = decode[r[2]], rg = decode[r[1]], rb = decode[r[0]];
+        // The matrices are in RGB order.
+        const float lr = decode[l[ri]], lg = decode[l[1]], lb = decode[l[bi]];
+        const float rr = decode[r[ri]], rg = decode[r[1]], rb = decode[r[bi]];
         for (int c = 0; c < 3; ++c) {
           float v = m.left[3 * c] * lr + m.left[3 * c + 1] * lg + m.left[3 * c + 2] * lb +
                     m.right[3 * c] * rr + m.right[3 * c + 1] * rg + m.right[3 * c + 2] * rb;
@@ -141,7 +144,7 @@ Status MakeAnaglyph(const cv::Mat& left, const cv::Mat& right, AnaglyphMethod me
           const uint8_t code = m.linear_light
                                    ? t.encode_linear[static_cast<int>(v * 4096.0f + 0.5f)]
                                    : static_cast<uint8_t>(v * 255.0f + 0.5f);
-          o[2 - c] = code;
+          o[c == 0 ? ri : (c == 1 ? 1 : bi)] = code;
         }
       }
     }
@@ -162,7 +165,7 @@ Status PackViews(const cv::Mat& left_in, const cv::Mat& right_in, const StereoOp
   const cv::Mat& left = options.swap_eyes ? right_in : left_in;
   const cv::Mat& right = options.swap_eyes ? left_in : right_in;
   if (options.layout == Layout::kAnaglyph) {
-    return MakeAnaglyph(left, right, options.anaglyph, out);
+    return MakeAnaglyph(left, right, options.anaglyph, out, options.channel_order);
   }
   STEREOSPOT_ASSIGN_OR_RETURN(const cv::Size size,
                               PackedSize(options.layout, left.cols, left.rows));

@@ -27,8 +27,9 @@ struct AnaglyphMatrices {
 };
 const AnaglyphMatrices& AnaglyphMatricesFor(AnaglyphMethod method);
 
-// Red-cyan anaglyph of `left` and `right` into *out (same size as the views).
-Status MakeAnaglyph(const cv::Mat& left, const cv::Mat& right, AnaglyphMethod method, cv::Mat* out);
+// Red-cyan anaglyph of `left` and `right` into *out (same size as the views, same byte order).
+Status MakeAnaglyph(const cv::Mat& left, const cv::Mat& right, AnaglyphMethod method, cv::Mat* out,
+                    ChannelOrder order = ChannelOrder::kBgr);
 
 // Packs two separately rendered views with options.layout (any layout but kRgbd),
 // options.anaglyph and options.swap_eyes. Copies the views; StereoRenderer avoids the copy for

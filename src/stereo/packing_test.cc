@@ -281,3 +281,26 @@ TEST(StereoRenderer, RenderEqualsRenderWithTheShiftMap) {
 
 }  // namespace
 }  // namespace stereospot::stereo
+
+namespace stereospot::stereo {
+namespace {
+
+TEST(Anaglyph, RgbByteOrderGivesTheSameColours) {
+  // Left (R 100, G 150, B 200), right (R 10, G 20, B 30), as BGR and as RGB bytes.
+  const cv::Mat left_bgr(2, 2, CV_8UC3, cv::Scalar(200, 150, 100));
+  const cv::Mat right_bgr(2, 2, CV_8UC3, cv::Scalar(30, 20, 10));
+  const cv::Mat left_rgb(2, 2, CV_8UC3, cv::Scalar(100, 150, 200));
+  const cv::Mat right_rgb(2, 2, CV_8UC3, cv::Scalar(10, 20, 30));
+  for (auto method : {AnaglyphMethod::kDubois, AnaglyphMethod::kGray, AnaglyphMethod::kWimmer}) {
+    cv::Mat bgr, rgb;
+    ASSERT_TRUE(MakeAnaglyph(left_bgr, right_bgr, method, &bgr, ChannelOrder::kBgr).ok());
+    ASSERT_TRUE(MakeAnaglyph(left_rgb, right_rgb, method, &rgb, ChannelOrder::kRgb).ok());
+    const cv::Vec3b a = bgr.at<cv::Vec3b>(0, 0), b = rgb.at<cv::Vec3b>(0, 0);
+    EXPECT_EQ(a[0], b[2]);
+    EXPECT_EQ(a[1], b[1]);
+    EXPECT_EQ(a[2], b[0]);
+  }
+}
+
+}  // namespace
+}  // namespace stereospot::stereo

@@ -32,6 +32,13 @@ enum class AnaglyphMethod {
   kWimmer,     // Wimmer's optimised anaglyph: red = 0.7 G + 0.3 B of the left
 };
 
+// Byte order of 3-channel frames. Only colour mixing (anaglyph) and luma depend on it; shifting
+// and packing move whole pixels.
+enum class ChannelOrder {
+  kBgr,  // OpenCV's order
+  kRgb,  // the media layer's RGB24
+};
+
 // How a view is synthesised from the source frame and a per-pixel shift.
 enum class RenderMethod {
   kForwardSplat,  // default: forward mapping, occlusion by traversal order, background fill
@@ -53,6 +60,8 @@ struct StereoOptions {
   bool swap_eyes = false;
   // View synthesis method. Default: kForwardSplat.
   RenderMethod renderer = RenderMethod::kForwardSplat;
+  // Byte order of the frames given to StereoRenderer / PackViews. Default: kBgr.
+  ChannelOrder channel_order = ChannelOrder::kBgr;
 };
 
 // Largest accepted divergence, in percent: beyond this the parallax is uncomfortable on any
