@@ -14,6 +14,55 @@ constexpr int kMaxSamples = 4096;   // percentile samples per frame
 constexpr int kMaxDilation = 32;
 constexpr double kMinRange = 1e-6;
 
+// Robust range of `raw` from a strided sample of at most kMaxSamples pixels; `samples` is scratch.
+void Percentiles(const cv::Mat& raw, const NormaliserOptions& options, std::vector<float>* samples,
+                 float* lo, float* hi) {
+  const size_t total = raw.total();
+  const size_t step = std::max<size_t>(1, total / kMaxSamples);
+  samples->clear();
+  for (size_t i = 0; i < total; i += step) {
+    const int y = static_cast<int>(i / static_cast<size_t>(raw.cols));
+    const int x = static_cast<int>(i % static_cast<size_t>(raw.cols));
+    const float v = raw.at<float>(y, x);
+    if (std::isfinite(v)) samples->push_back(v);
+  }
+  if (samples->empty()) {
+    *lo = 0.0f;
+    *hi = 1.0f;
+    return;
+  }
+  const auto at = [samples](double q) {
+    const size_t k = static_cast<size_t>(q * static_cast<double>(samples->size() - 1));
+    std::nth_element(samples->begin(), samples->begin() + static_cast<ptrdiff_t>(k),
+                     samples->end());
+    return (*samples)[k];
+  };
+  *lo = at(options.low_percentile);
+  *hi = at(options.high_percentile);
+}
+
+// Range of the frame at the head of a window: the widest of the window's measured ranges.
+void Target(const std::vector<DepthRange>& window, double* lo, double* hi) {
+  *lo = window[0].lo;
+  *hi = window[0].hi;
+  for (const DepthRange& r : window) {
+    *lo = std::min<double>(*lo, r.lo);
+    *hi = std::max<double>(*hi, r.hi);
+  }
+}
+
+void MapRange(const cv::Mat& raw, double lo, double hi, cv::Mat* out) {
+  const double range = hi - lo;
+  if (range < kMinRange) {
+    out->create(raw.size(), CV_32FC1);
+    out->setTo(0.5f);  // a flat scene: everything on the screen plane's side of the range
+  } else {
+    raw.convertTo(*out, CV_32F, 1.0 / range, -lo / range);
+    cv::max(*out, 0.0, *out);
+    cv::min(*out, 1.0, *out);
+  }
+}
+
 }  // namespace
 
 bool SceneCutDetector::IsCut(const cv::Mat& frame) {
@@ -77,31 +126,6 @@ void TemporalNormaliser::Reset() {
   finished_ = false;
 }
 
-void TemporalNormaliser::Percentiles(const cv::Mat& raw, float* lo, float* hi) {
-  const size_t total = raw.total();
-  const size_t step = std::max<size_t>(1, total / kMaxSamples);
-  samples_.clear();
-  for (size_t i = 0; i < total; i += step) {
-    const int y = static_cast<int>(i / static_cast<size_t>(raw.cols));
-    const int x = static_cast<int>(i % static_cast<size_t>(raw.cols));
-    const float v = raw.at<float>(y, x);
-    if (std::isfinite(v)) samples_.push_back(v);
-  }
-  if (samples_.empty()) {
-    *lo = 0.0f;
-    *hi = 1.0f;
-    return;
-  }
-  const auto at = [this](double q) {
-    const size_t k = static_cast<size_t>(q * static_cast<double>(samples_.size() - 1));
-    std::nth_element(samples_.begin(), samples_.begin() + static_cast<ptrdiff_t>(k),
-                     samples_.end());
-    return samples_[k];
-  };
-  *lo = at(options_.low_percentile);
-  *hi = at(options_.high_percentile);
-}
-
 Status TemporalNormaliser::Push(const cv::Mat& raw, bool scene_cut, bool warmup) {
   if (finished_) return Status::InvalidArgument("normaliser: Push after Finish without Reset");
   if (raw.empty() || raw.type() != CV_32FC1) {
@@ -120,7 +144,7 @@ Status TemporalNormaliser::Push(const cv::Mat& raw, bool scene_cut, bool warmup)
   } catch (const cv::Exception& e) {
     return Status::Internal(std::string("normaliser: OpenCV: ") + e.what());
   }
-  Percentiles(p.raw, &p.lo, &p.hi);
+  Percentiles(p.raw, options_, &samples_, &p.lo, &p.hi);
   p.cut = scene_cut;
   p.warmup = warmup;
   pending_.push_back(std::move(p));
@@ -155,15 +179,7 @@ bool TemporalNormaliser::Pop(cv::Mat* out) {
       free_.push_back(std::move(front));
       continue;
     }
-    const double range = hi_ - lo_;
-    if (range < kMinRange) {
-      out->create(front.raw.size(), CV_32FC1);
-      out->setTo(0.5f);  // a flat scene: everything on the screen plane's side of the range
-    } else {
-      front.raw.convertTo(*out, CV_32F, 1.0 / range, -lo_ / range);
-      cv::max(*out, 0.0, *out);
-      cv::min(*out, 1.0, *out);
-    }
+    MapRange(front.raw, lo_, hi_, out);
     free_.push_back(std::move(front));
     return true;
   }
@@ -228,6 +244,61 @@ Status FlickerMeter::Add(const cv::Mat& frame, const cv::Mat& depth, bool scene_
     return Status::Internal(std::string("flicker: OpenCV: ") + e.what());
   }
   return Status::OK();
+}
+
+Status ApplyDepthRange(const cv::Mat& raw, DepthRange range, cv::Mat* out) {
+  if (raw.empty() || raw.type() != CV_32FC1 || out == nullptr) {
+    return Status::InvalidArgument("depth range: need a non-empty CV_32FC1 map and an output");
+  }
+  try {
+    MapRange(raw, range.lo, range.hi, out);
+  } catch (const cv::Exception& e) {
+    return Status::Internal(std::string("depth range: OpenCV: ") + e.what());
+  }
+  return Status::OK();
+}
+
+Result<DepthRange> MeasureDepthRange(const cv::Mat& raw, const NormaliserOptions& options) {
+  STEREOSPOT_RETURN_IF_ERROR(ValidateNormaliserOptions(options));
+  if (raw.empty() || raw.type() != CV_32FC1) {
+    return Status::InvalidArgument("depth range: depth must be a non-empty CV_32FC1 map");
+  }
+  std::vector<float> samples;
+  DepthRange range;
+  Percentiles(raw, options, &samples, &range.lo, &range.hi);
+  return range;
+}
+
+Result<std::vector<DepthRange>> PlanDepthRanges(const std::vector<DepthRange>& measured,
+                                                const std::vector<bool>& cuts,
+                                                const NormaliserOptions& options) {
+  STEREOSPOT_RETURN_IF_ERROR(ValidateNormaliserOptions(options));
+  if (measured.size() != cuts.size()) {
+    return Status::InvalidArgument("depth range plan: ranges and cut flags differ in length");
+  }
+  std::vector<DepthRange> planned(measured.size());
+  std::vector<DepthRange> window;
+  double lo = 0.0, hi = 1.0;
+  for (size_t t = 0; t < measured.size(); ++t) {
+    // Same window and smoothing as TemporalNormaliser::Pop.
+    window.assign(1, measured[t]);
+    for (size_t i = t + 1; i < measured.size() && i <= t + static_cast<size_t>(options.lookahead);
+         ++i) {
+      if (cuts[i]) break;
+      window.push_back(measured[i]);
+    }
+    double target_lo, target_hi;
+    Target(window, &target_lo, &target_hi);
+    if (t == 0 || cuts[t]) {
+      lo = target_lo;
+      hi = target_hi;
+    } else {
+      lo += options.smoothing * (target_lo - lo);
+      hi += options.smoothing * (target_hi - hi);
+    }
+    planned[t] = DepthRange{static_cast<float>(lo), static_cast<float>(hi)};
+  }
+  return planned;
 }
 
 }  // namespace stereospot::stereo

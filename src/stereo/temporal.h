@@ -16,6 +16,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "core/result.h"
 #include "core/status.h"
 
 namespace stereospot::stereo {
@@ -88,7 +89,6 @@ class TemporalNormaliser {
     bool cut = false;
     bool warmup = false;
   };
-  void Percentiles(const cv::Mat& raw, float* lo, float* hi);
 
   NormaliserOptions options_;
   std::deque<Pending> pending_;
@@ -100,6 +100,25 @@ class TemporalNormaliser {
 };
 
 Status ValidateNormaliserOptions(const NormaliserOptions& options);
+
+// Two-pass form of TemporalNormaliser, for callers that must emit each frame as soon as it is
+// decoded (a synchronous frame callback) and so cannot wait `lookahead` frames: pass 1 measures
+// every frame's range (depth only, at depth resolution), PlanDepthRanges computes the smoothed
+// ranges the streaming normaliser would use, pass 2 applies them. Results equal the streaming
+// normaliser's.
+struct DepthRange {
+  float lo = 0.0f;
+  float hi = 1.0f;
+};
+// The robust (percentile) range of one raw map. Errors: kInvalidArgument for a bad map/options.
+Result<DepthRange> MeasureDepthRange(const cv::Mat& raw, const NormaliserOptions& options);
+// Smoothed range of every frame from the measured ranges and scene-cut flags (same length;
+// frame 0 always starts a shot). Errors: kInvalidArgument for mismatched lengths or options.
+Result<std::vector<DepthRange>> PlanDepthRanges(const std::vector<DepthRange>& measured,
+                                                const std::vector<bool>& cuts,
+                                                const NormaliserOptions& options);
+// Maps raw depth into [0, 1] with `range` (clamped; a flat range gives 0.5 everywhere).
+Status ApplyDepthRange(const cv::Mat& raw, DepthRange range, cv::Mat* out);
 
 // Normalises one map by its own percentiles (temporal = off). *out is CV_32FC1 in [0, 1].
 Status NormaliseFrame(const cv::Mat& raw, const NormaliserOptions& options, cv::Mat* out);

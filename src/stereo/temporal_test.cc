@@ -198,3 +198,37 @@ TEST(FlickerMeter, MeasuresChangeOverStaticPixelsOnly) {
 
 }  // namespace
 }  // namespace stereospot::stereo
+
+namespace stereospot::stereo {
+namespace {
+
+TEST(PlanDepthRanges, TwoPassEqualsStreaming) {
+  std::vector<cv::Mat> in;
+  std::vector<bool> cuts(30, false);
+  cuts[0] = true;
+  cuts[17] = true;
+  for (int i = 0; i < 30; ++i) in.push_back(Ramp(0.05f * i, 1.0f + 0.1f * (i % 7)));
+  NormaliserOptions options;
+  options.lookahead = 4;
+  TemporalNormaliser streaming(options);
+  const auto expected = RunAll(streaming, in, cuts);
+  std::vector<DepthRange> measured;
+  for (const auto& m : in) {
+    auto r = MeasureDepthRange(m, options);
+    ASSERT_TRUE(r.ok());
+    measured.push_back(*r);
+  }
+  auto plan = PlanDepthRanges(measured, cuts, options);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->size(), expected.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    cv::Mat out;
+    ASSERT_TRUE(ApplyDepthRange(in[i], (*plan)[i], &out).ok());
+    EXPECT_LT(cv::norm(out, expected[i], cv::NORM_INF), 1e-4) << "frame " << i;
+  }
+  EXPECT_TRUE(
+      PlanDepthRanges(measured, std::vector<bool>(3, false), options).status().IsInvalidArgument());
+}
+
+}  // namespace
+}  // namespace stereospot::stereo
