@@ -3,6 +3,7 @@
 #include "media/atomic_path.h"
 #include "media/audio_transcoder.h"
 #include "media/av_handles.h"
+#include "media/subtitle_converter.h"
 
 extern "C" {
 #include <libavutil/stereo3d.h>
@@ -39,6 +40,7 @@ struct Carried {
   int in_index = -1;
   int out_index = -1;
   std::unique_ptr<AudioTranscoder> aac;
+  std::unique_ptr<SubtitleConverter> text;
 };
 
 class Reassembly {
@@ -68,6 +70,7 @@ class Reassembly {
   int64_t last_video_dts_ = AV_NOPTS_VALUE;
   int64_t video_end_ = 0;  // in output video time base
   bool source_flushed_ = false;
+  PacketPtr text_pkt_;  // scratch for converted subtitles
   ReassembleStats stats_;
 };
 
@@ -106,7 +109,8 @@ Status Reassembly::SetUpStreams() {
     if (type == AVMEDIA_TYPE_VIDEO) continue;  // the converted segments replace it
     const bool audio = type == AVMEDIA_TYPE_AUDIO;
     const bool copy = Mp4Carries(in->codecpar->codec_id);
-    if (!audio && !(type == AVMEDIA_TYPE_SUBTITLE && copy)) {
+    const bool subtitle = type == AVMEDIA_TYPE_SUBTITLE;
+    if (!audio && !(subtitle && (copy || SubtitleConverter::CanConvert(in)))) {
       ++stats_.streams_dropped;  // data tracks, attachments, subtitles MP4 cannot hold
       continue;
     }
@@ -118,6 +122,9 @@ Status Reassembly::SetUpStreams() {
       out->codecpar->codec_tag = 0;
       out->time_base = in->time_base;
       audio ? ++stats_.audio_streams_copied : ++stats_.subtitle_streams;
+    } else if (subtitle) {
+      STEREOSPOT_ASSIGN_OR_RETURN(carried_[i].text, SubtitleConverter::Open(in, out));
+      ++stats_.subtitle_streams;
     } else {
       const bool global = (out_->oformat->flags & AVFMT_GLOBALHEADER) != 0;
       STEREOSPOT_ASSIGN_OR_RETURN(carried_[i].aac,
@@ -198,8 +205,19 @@ Status Reassembly::NextSource(AVPacket* pkt, bool* got) {
       STEREOSPOT_RETURN_IF_ERROR(st);
       continue;
     }
-    av_packet_rescale_ts(pkt, src_->streams[c.in_index]->time_base,
-                         out_->streams[c.out_index]->time_base);
+    if (c.text) {
+      bool converted = false;
+      Status st =
+          c.text->Convert(pkt, src_->streams[c.in_index]->time_base,
+                          out_->streams[c.out_index]->time_base, text_pkt_.get(), &converted);
+      av_packet_unref(pkt);
+      STEREOSPOT_RETURN_IF_ERROR(st);
+      if (!converted) continue;
+      av_packet_move_ref(pkt, text_pkt_.get());
+    } else {
+      av_packet_rescale_ts(pkt, src_->streams[c.in_index]->time_base,
+                           out_->streams[c.out_index]->time_base);
+    }
     pkt->stream_index = c.out_index;
     pkt->pos = -1;
     *got = true;
@@ -219,6 +237,7 @@ Status Reassembly::Run(const std::string& temp_path) {
   // box, not part of ISO/IEC 14496-12).
   out_->strict_std_compliance = FF_COMPLIANCE_UNOFFICIAL;
   STEREOSPOT_RETURN_IF_ERROR(SetUpStreams());
+  STEREOSPOT_ASSIGN_OR_RETURN(text_pkt_, AllocPacket());
   AVDictionary* raw = nullptr;
   av_dict_set(&raw, "movflags", "+faststart", 0);
   DictionaryPtr opts(raw);

@@ -5,10 +5,11 @@
 // timestamps, which are the source's (the cutter and the frame pipeline both keep them), so
 // audio taken from the source stays in sync at every join by construction. Audio streams are
 // copied when MP4 can carry their codec (AAC, MP3, AC-3, Opus...) and re-encoded to AAC
-// otherwise (Vorbis, PCM...); text subtitles are copied as mov_text or converted to it; bitmap
-// subtitles MP4 cannot hold, data streams (timecode, GPS, ...) and attachments are dropped and
-// counted. The file is written with `moov` first (fast start) and, when asked, stereo metadata
-// (MP4 `st3d` box, which players and ffprobe read as the stereo 3D layout).
+// otherwise (Vorbis, PCM...); mov_text subtitles are copied and other text subtitles (SubRip,
+// ASS, WebVTT) converted to mov_text; bitmap subtitles MP4 cannot hold, data streams (timecode,
+// GPS, ...) and attachments are dropped and counted. The file is written with `moov` first (fast
+// start) and, when asked, stereo metadata (MP4 `st3d` box, which players and ffprobe read as the
+// stereo 3D layout).
 //
 // Errors: kNotFound for a missing segment or source; kInvalidArgument for an empty segment list
 // or segments whose video parameters differ; kPermanent for undecodable audio; kIoError or

@@ -53,6 +53,8 @@ PipelineRun RunPipeline(const std::string& source, const TempDir& dir,
   EXPECT_TRUE(cut.ok()) << cut.status().ToString();
   if (!cut.ok()) return run;
   ConvertOptions conv;
+  // RGB conversion is covered by frame_pipeline_test; YUV keeps this end-to-end path quick.
+  conv.layout = PixelLayout::kYuv420p;
   conv.encode.preset = "ultrafast";
   conv.encode.threads = 2;
   std::vector<std::string> converted;
@@ -293,6 +295,28 @@ TEST(ReassemblerTest, WritesStereoMetadata) {
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(testing::ProbeValue(dir.File("tb.mp4"), "stream_side_data=type", "v:0"),
             "top and bottom");
+}
+
+TEST(ReassemblerTest, SubtitlesComeBackAsMovText) {
+  TempDir dir;
+  {
+    std::ofstream srt(dir.File("s.srt"));
+    srt << "1\n00:00:00,500 --> 00:00:01,200\nHello\n\n2\n00:00:01,500 --> 00:00:01,900\nWorld\n";
+  }
+  const std::string source = dir.File("sub.mkv");
+  ASSERT_TRUE(Ffmpeg("-f lavfi -i testsrc2=s=96x64:r=25:d=2 -i " + dir.File("s.srt") +
+                     " -c:v libx264 -g 10 -c:s srt " + source));
+  PipelineRun run = RunPipeline(source, dir);
+  EXPECT_EQ(run.stats.subtitle_streams, 1);
+  EXPECT_EQ(testing::ProbeValue(run.output, "stream=codec_name", "s:0"), "mov_text");
+  const std::string cues = testing::Run(
+      "ffprobe -v error -select_streams s:0 -show_entries "
+      "packet=pts_time -of csv=p=0 '" +
+      run.output + "'");
+  // The MP4 muxer fills the gaps between cues with empty samples; the cues keep their times.
+  EXPECT_NE(cues.find("0.500000\n"), std::string::npos) << cues;
+  EXPECT_NE(cues.find("1.500000\n"), std::string::npos) << cues;
+  ExpectFaithful(source, run);
 }
 
 TEST(ReassemblerTest, Errors) {
