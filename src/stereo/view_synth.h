@@ -60,11 +60,14 @@ class ViewSynthesizer {
   // kBackwardWarp samples source(x -/+ shift(x)) with linear interpolation: one pass, no
   // occlusion handling; foreground edges smear. Meant for previews.
   //
-  // Errors: kInvalidArgument when types or sizes do not match, or a shift is not finite.
+  // Shifts are used to 1/256 pixel. A NaN or infinite shift never fails the call: that source
+  // pixel is dropped (splat: it leaves a hole that is filled; backward: it samples column 0 or
+  // the last column).
+  // Errors: kInvalidArgument when types or sizes do not match, or *out aliases the source.
   Status Render(const cv::Mat& source, const cv::Mat& shift, Eye eye, RenderMethod method,
                 cv::Mat* out);
 
-  // One row of Render: `src` and `dst` hold `width` BGR pixels, `shift` `width` floats. The
+  // One row of Render: `src` and `dst` hold `width` 3-byte pixels, `shift` `width` floats. The
   // building block of StereoRenderer's fused path, which computes shift rows on the fly.
   // REQUIRES: width > 0; dst does not overlap src.
   void RenderRow(const uint8_t* src, const float* shift, int width, Eye eye, RenderMethod method,
