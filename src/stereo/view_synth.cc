@@ -57,11 +57,6 @@ inline void BlendSpread(uint64_t a, uint64_t b, int w8, uint8_t* o) {
   o[2] = static_cast<uint8_t>(v >> 32);
 }
 
-// 8-bit blend of a and b with weight w8 / 256 on b.
-inline uint8_t Blend(uint8_t a, uint8_t b, int w8) {
-  return static_cast<uint8_t>((a * (kOne - w8) + b * w8 + kOne / 2) >> kFrac);
-}
-
 // Fills the pixels of one row that no segment covered. Each run of empty pixels takes the colour
 // of whichever neighbour is farther (smaller shift): a disocclusion exposes background, and the
 // foreground edge must not be smeared into it.
@@ -170,11 +165,7 @@ void BackwardRow(const uint8_t* src, const float* shift, uint8_t* dst, int w, fl
     const int i = static_cast<int>(pos);
     const int j = i + 1 < w ? i + 1 : i;
     const int w8 = static_cast<int>((pos - static_cast<float>(i)) * 256.0f + 0.5f);
-    const uint8_t* p = src + 3 * i;
-    const uint8_t* q = src + 3 * j;
-    dst[3 * x + 0] = Blend(p[0], q[0], w8);
-    dst[3 * x + 1] = Blend(p[1], q[1], w8);
-    dst[3 * x + 2] = Blend(p[2], q[2], w8);
+    BlendSpread(Spread(src + 3 * i), Spread(src + 3 * j), w8, dst + 3 * x);
   }
 }
 
