@@ -304,3 +304,34 @@ TEST(Anaglyph, RgbByteOrderGivesTheSameColours) {
 
 }  // namespace
 }  // namespace stereospot::stereo
+
+namespace stereospot::stereo {
+namespace {
+
+TEST(PackViews, HalfLayoutsAverageNeighbourPairs) {
+  cv::Mat left(4, 4, CV_8UC3), right(4, 4, CV_8UC3);
+  cv::randu(left, 0, 256);
+  cv::randu(right, 0, 256);
+  StereoOptions options;
+  options.layout = Layout::kHalfSbs;
+  cv::Mat out;
+  ASSERT_TRUE(PackViews(left, right, options, &out).ok());
+  ASSERT_EQ(out.size(), cv::Size(4, 4));
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_EQ(out.at<cv::Vec3b>(1, 1)[c],
+              (left.at<cv::Vec3b>(1, 2)[c] + left.at<cv::Vec3b>(1, 3)[c] + 1) / 2);
+    EXPECT_EQ(out.at<cv::Vec3b>(2, 2)[c],
+              (right.at<cv::Vec3b>(2, 0)[c] + right.at<cv::Vec3b>(2, 1)[c] + 1) / 2);
+  }
+  options.layout = Layout::kHalfTb;
+  ASSERT_TRUE(PackViews(left, right, options, &out).ok());
+  for (int c = 0; c < 3; ++c) {
+    EXPECT_EQ(out.at<cv::Vec3b>(1, 3)[c],
+              (left.at<cv::Vec3b>(2, 3)[c] + left.at<cv::Vec3b>(3, 3)[c] + 1) / 2);
+    EXPECT_EQ(out.at<cv::Vec3b>(2, 0)[c],
+              (right.at<cv::Vec3b>(0, 0)[c] + right.at<cv::Vec3b>(1, 0)[c] + 1) / 2);
+  }
+}
+
+}  // namespace
+}  // namespace stereospot::stereo
