@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -122,6 +123,7 @@ void SplatRow(const uint8_t* src, const float* shift, uint8_t* buf, int32_t* z, 
   };
   int32_t s0 = ToFixed(shift[col(0)], limit);
   int32_t t0 = place(0, s0);
+  bool broken = false;  // a fold or a gap happened: holes may be anywhere in the row
   const uint8_t* c0 = src + 3 * col(0);
   uint64_t v0 = Spread(c0);
   cover(t0 - kOne / 2, t0, c0, s0);
@@ -145,6 +147,7 @@ void SplatRow(const uint8_t* src, const float* shift, uint8_t* buf, int32_t* z, 
       // empty for FillHoles.
       cover(t0, t0 + kOne / 2, c0, s0);
       cover(t1 - kOne / 2, t1, c1, s1);
+      broken = true;
     }
     s0 = s1;
     t0 = t1;
@@ -152,7 +155,22 @@ void SplatRow(const uint8_t* src, const float* shift, uint8_t* buf, int32_t* z, 
     v0 = v1;
   }
   cover(t0, t0 + kOne / 2, c0, s0);
-  FillHoles(src, buf, z, w);
+  if (broken) {
+    FillHoles(src, buf, z, w);
+    return;
+  }
+  // An unbroken row covers one contiguous run of output pixels, so only its two ends can be
+  // empty: extend the run's end pixels instead of scanning the whole row.
+  int begin = 0;
+  while (begin < w && z[begin] == kEmpty) ++begin;
+  int end = w;
+  while (end > begin && z[end - 1] == kEmpty) --end;
+  if (begin == end) {
+    FillHoles(src, buf, z, w);
+    return;
+  }
+  for (int p = 0; p < begin; ++p) std::memcpy(buf + 3 * p, buf + 3 * begin, 3);
+  for (int p = end; p < w; ++p) std::memcpy(buf + 3 * p, buf + 3 * (end - 1), 3);
 }
 
 // Samples source(x + sign * shift(x)) with linear interpolation, clamped to the row.

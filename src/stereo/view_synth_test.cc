@@ -1,5 +1,6 @@
 #include "stereo/view_synth.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -96,6 +97,20 @@ TEST(ForwardSplat, SubPixelShiftInterpolates) {
   ASSERT_TRUE(synth.Render(ramp, shift, Eye::kRight, RenderMethod::kForwardSplat, &right).ok());
   // Right eye shows source x + 0.5 at x: halfway between neighbours.
   for (int x = 2; x < 14; ++x) EXPECT_EQ(right.at<cv::Vec3b>(0, x)[0], 10 * x + 5) << x;
+}
+
+TEST(ForwardSplat, RowEndsUncoveredByAConstantShiftRepeatTheEdgePixel) {
+  cv::Mat ramp(1, 16, CV_8UC3);
+  for (int x = 0; x < 16; ++x) ramp.at<cv::Vec3b>(0, x) = cv::Vec3b(10 * x, 10 * x, 10 * x);
+  const cv::Mat shift(1, 16, CV_32FC1, cv::Scalar(3.0f));
+  ViewSynthesizer synth;
+  cv::Mat left, right;
+  ASSERT_TRUE(synth.Render(ramp, shift, Eye::kLeft, RenderMethod::kForwardSplat, &left).ok());
+  ASSERT_TRUE(synth.Render(ramp, shift, Eye::kRight, RenderMethod::kForwardSplat, &right).ok());
+  for (int x = 0; x < 16; ++x) {
+    EXPECT_EQ(left.at<cv::Vec3b>(0, x)[0], 10 * std::max(x - 3, 0)) << x;
+    EXPECT_EQ(right.at<cv::Vec3b>(0, x)[0], 10 * std::min(x + 3, 15)) << x;
+  }
 }
 
 TEST(ViewSynth, WritesIntoARegionOfALargerImage) {
