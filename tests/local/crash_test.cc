@@ -109,3 +109,43 @@ TEST(CrashTest, SigkillAtRandomPointsLosesNothing) {
 
 }  // namespace
 }  // namespace stereospot
+
+namespace stereospot {
+namespace {
+
+// A receive long-polling in one process sees a message sent by another process within its poll
+// interval, not only at the end of its wait.
+TEST(CrossProcessTest, LongPollSeesAnotherProcessesSend) {
+  fs::path dir = fs::path(::testing::TempDir()) / ("xproc-" + RandomHex(6));
+  fs::create_directories(dir);
+  const std::string db_path = (dir / "db.sqlite").string();
+  auto db = local::SqliteDatabase::Open(db_path);
+  ASSERT_TRUE(db.ok());
+  local::SqliteWorkQueue queue(*db, "chunking", {5, 100ms});
+  pid_t pid = fork();
+  if (pid == 0) {
+    // The child opens its own connection, as a second `stereospot worker` process would.
+    std::this_thread::sleep_for(300ms);
+    auto child_db = local::SqliteDatabase::Open(db_path);
+    if (!child_db.ok()) _exit(1);
+    local::SqliteWorkQueue sender(*child_db, "chunking", {5, 100ms});
+    _exit(sender.Send("from another process", 0ms).ok() ? 0 : 1);
+  }
+  ASSERT_GT(pid, 0);
+  ReceiveOptions options;
+  options.wait = 10s;
+  auto start = std::chrono::steady_clock::now();
+  auto got = queue.Receive(options);
+  auto waited = std::chrono::steady_clock::now() - start;
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].body, "from another process");
+  EXPECT_LT(waited, 5s) << "the wait must end on the message, not at its 10 s deadline";
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace stereospot
