@@ -3,8 +3,6 @@
 // transactions with the same pragmas (the floor any SQLite-backed queue pays).
 //
 // Usage: queue_bench [DIR] [SECONDS_PER_CASE]   (defaults: a temp dir, 2 s)
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -13,6 +11,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sqlite3.h>
 
 #include "adapters/local/sqlite_job_store.h"
 #include "adapters/local/sqlite_work_queue.h"
@@ -164,9 +164,10 @@ void WakeLatency(const fs::path& path) {
     }
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("long-poll wake-up after a send (same process): p50 %.2f ms  p99 %.2f ms  max %.2f "
-              "ms  (bar: 50 ms)\n",
-              ms[ms.size() / 2], ms[ms.size() * 99 / 100], ms.back());
+  std::printf(
+      "long-poll wake-up after a send (same process): p50 %.2f ms  p99 %.2f ms  max %.2f "
+      "ms  (bar: 50 ms)\n",
+      ms[ms.size() / 2], ms[ms.size() * 99 / 100], ms.back());
 }
 
 }  // namespace
@@ -182,10 +183,11 @@ int main(int argc, char** argv) {
     double raw = RawSqliteRoundTrips(dir / "raw.db", full);
     double one = QueueRoundTrips(dir / "queue1.db", full, 1);
     double four = QueueRoundTrips(dir / "queue4.db", full, 4);
-    std::printf("%s  raw SQLite 3 tx: %8.0f /s | queue 1 consumer: %8.0f rt/s (%.2fx raw) | "
-                "4 consumers: %8.0f rt/s (%.2fx raw)%s\n",
-                mode, raw, one, one / raw, four, four / raw,
-                !full && one < 2000 ? "  BELOW BAR (2000 rt/s)" : "");
+    std::printf(
+        "%s  raw SQLite 3 tx: %8.0f /s | queue 1 consumer: %8.0f rt/s (%.2fx raw) | "
+        "4 consumers: %8.0f rt/s (%.2fx raw)%s\n",
+        mode, raw, one, one / raw, four, four / raw,
+        !full && one < 2000 ? "  BELOW BAR (2000 rt/s)" : "");
   }
   double updates = JobStoreUpdates(dir / "jobs.db");
   std::printf("job store conditional status updates: %.0f /s\n", updates);
