@@ -31,8 +31,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
+    int code = app.exit(e);  // prints usage errors, --help and --version
     return code == 0 ? kExitOk : kExitUsage;
+  } catch (const CLI::Error& e) {
+    // A subcommand that reports its failure by throwing CLI::RuntimeError (eval).
+    return app.exit(e);
   }
   return ctx.exit_code;
 }
