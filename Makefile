@@ -13,7 +13,7 @@ RELEASE_DIR := build/release
 TEST_DIR    := build/test
 ASAN_DIR    := build/asan
 
-.PHONY: help deps build run test test-main test-asan bench format clean
+.PHONY: help deps build run test format-check test-main test-asan bench format clean
 
 help:
 	@echo "make run    install dependencies, build, start the service on $(LISTEN)"
@@ -35,6 +35,7 @@ run: build
 
 # The tests: an optimised build with assertions and debug info, then the sanitizer build.
 test: deps
+	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory test-main
 	@$(MAKE) --no-print-directory test-asan
 
@@ -58,6 +59,12 @@ bench: deps
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+# Fails, naming the files, when any source is not clang-formatted (`make format` fixes it).
+format-check:
+	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror \
+	  || { echo "clang-format: run 'make format'"; exit 1; }
+	@echo "format-check: all sources clang-formatted"
 
 clean:
 	rm -rf build
