@@ -1,5 +1,7 @@
 #include "media/reassembler.h"
 
+#include <memory>
+
 #include "media/atomic_path.h"
 #include "media/audio_transcoder.h"
 #include "media/av_handles.h"
@@ -21,17 +23,19 @@ bool Mp4Carries(AVCodecID id) {
 Status AddStereoSideData(AVStream* st, StereoLayout layout) {
   if (layout == StereoLayout::kNone) return Status::OK();
   const size_t size = sizeof(AVStereo3D);  // FFmpeg 5.1's allocator does not report a size
-  AVStereo3D* s3d = av_stereo3d_alloc();
-  if (s3d == nullptr) return Status::Unavailable("out of memory allocating stereo metadata");
+  struct AvFreer {
+    void operator()(AVStereo3D* p) const { av_free(p); }
+  };
+  std::unique_ptr<AVStereo3D, AvFreer> s3d(av_stereo3d_alloc());
+  if (!s3d) return Status::Unavailable("out of memory allocating stereo metadata");
   s3d->type = layout == StereoLayout::kSideBySide  ? AV_STEREO3D_SIDEBYSIDE
               : layout == StereoLayout::kTopBottom ? AV_STEREO3D_TOPBOTTOM
                                                    : AV_STEREO3D_2D;
-  // On success the stream owns the allocation; on failure it is still ours.
-  int rc = av_stream_add_side_data(st, AV_PKT_DATA_STEREO3D, reinterpret_cast<uint8_t*>(s3d), size);
-  if (rc < 0) {
-    av_free(s3d);
-    return AvError("adding stereo metadata", rc);
-  }
+  // On success the stream takes ownership of the allocation; on failure it stays ours.
+  int rc = av_stream_add_side_data(st, AV_PKT_DATA_STEREO3D, reinterpret_cast<uint8_t*>(s3d.get()),
+                                   size);
+  if (rc < 0) return AvError("adding stereo metadata", rc);
+  (void)s3d.release();
   return Status::OK();
 }
 
