@@ -1,8 +1,11 @@
 #include "stereo/depth_factory.h"
 
+#include <filesystem>
 #include <string>
+#include <utility>
 
 #include "stereo/builtin_depth.h"
+#include "stereo/onnx_depth.h"
 
 namespace stereospot::stereo {
 
@@ -16,8 +19,14 @@ Result<std::unique_ptr<DepthEstimator>> MakeDepthEstimator(std::string_view spec
     return std::unique_ptr<DepthEstimator>(std::make_unique<BuiltinDepthEstimator>(options));
   }
   if (spec.starts_with("onnx:")) {
-    return Status::Permanent("depth backend '" + std::string(spec) +
-                             "': the onnx backend is not implemented yet (issue 5); use builtin");
+    const std::string_view path = spec.substr(5);
+    if (path.empty()) {
+      return Status::InvalidArgument("depth backend 'onnx:' needs a model path (onnx:<path>)");
+    }
+    Result<std::unique_ptr<OnnxDepthEstimator>> onnx =
+        OnnxDepthEstimator::Open(spec, std::filesystem::path(path), options);
+    if (!onnx.ok()) return onnx.status();
+    return std::unique_ptr<DepthEstimator>(std::move(onnx).value());
   }
   return Status::InvalidArgument("unknown depth backend '" + std::string(spec) +
                                  "' (expected builtin or onnx:<model path>)");

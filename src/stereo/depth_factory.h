@@ -14,8 +14,11 @@ namespace stereospot::stereo {
 
 // Makes the backend named by `spec`:
 //   "builtin"        the classical monocular estimator (BuiltinDepthEstimator), needs no weights.
-//   "onnx:<path>"    not available in this build: kPermanent saying so.
-// Errors: kInvalidArgument for an unknown spec or invalid options (negative depth_resolution).
+//   "onnx:<path>"    a depth network from an ONNX file and its manifest (OnnxDepthEstimator);
+//                    loading runs it once, so this can take a few seconds.
+// Errors: kInvalidArgument for an unknown spec, an empty onnx path or invalid options (negative
+// depth_resolution); for onnx, those of OnnxDepthEstimator::Open (kPermanent for a missing,
+// invalid or unimportable model or manifest).
 Result<std::unique_ptr<DepthEstimator>> MakeDepthEstimator(std::string_view spec,
                                                            const DepthEstimatorOptions& options);
 
