@@ -20,8 +20,12 @@ LIB_PKGS=(
 )
 # Tests and benchmarks: ffmpeg/ffprobe are oracles and baselines only, never in the product.
 TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev ffmpeg sqlite3)
+# Depth network export (tools/export_depth_onnx.py) and the onnx backend's tests, which export
+# networks with random weights and compare with PyTorch. Debian's interpreter (/usr/bin/python3)
+# is the one that sees these packages.
+ONNX_EXPORT_PKGS=(python3-torch python3-numpy python3-onnx)
 
-ALL_PKGS=("${BUILD_PKGS[@]}" "${LIB_PKGS[@]}" "${TEST_PKGS[@]}")
+ALL_PKGS=("${BUILD_PKGS[@]}" "${LIB_PKGS[@]}" "${TEST_PKGS[@]}" "${ONNX_EXPORT_PKGS[@]}")
 
 missing=()
 for pkg in "${ALL_PKGS[@]}"; do
