@@ -118,6 +118,17 @@ TEST(JanitorTest, ResendsWhenTheLeaseExpiredButNotWhileItIsLive) {
   EXPECT_EQ(TestBackend::Depth(backend.reassembly()), 1);
 }
 
+// An operator moved the job to reassembling by hand: no trigger row exists to hold a lease.
+TEST(JanitorTest, ReassemblingJobWithoutTriggerGetsOneAndAMessage) {
+  TestBackend backend;
+  const std::string id = backend.MakeJob(JobStatus::kReassembling, 1);
+  std::int64_t offset = 3 * kMinute;
+  Janitor janitor = MakeJanitor(backend, &offset);
+  EXPECT_EQ(Pass(janitor).reassembly_resent, std::vector<std::string>{id});
+  EXPECT_TRUE(backend.jobs().GetTrigger(id).ok());
+  EXPECT_EQ(TestBackend::Depth(backend.reassembly()), 1);
+}
+
 TEST(JanitorTest, ReportsStalledJobs) {
   TestBackend backend;
   MetricsRegistry metrics;

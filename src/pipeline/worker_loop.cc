@@ -187,8 +187,14 @@ void WorkerLoop::Settle(const QueueMessage& message, const HandlerOutcome& outco
     case HandlerOutcome::Kind::kError:
       break;
   }
+  const bool retry = status.IsRetryable() && message.receive_count < options_.max_receives;
+  const Status final_status =
+      status.IsRetryable() && !retry
+          ? status.WithContext("gave up after " + std::to_string(message.receive_count) +
+                               " deliveries")
+          : status;
   fields.emplace_back("code", std::string(StatusCodeName(status.code())));
-  fields.emplace_back("error", status.message());
+  fields.emplace_back("error", final_status.message());
   if (status.code() == StatusCode::kCancelled) {
     Status released = queue_.ChangeVisibility(message.receipt, std::chrono::milliseconds(0));
     if (!released.ok()) fields.emplace_back("release_error", released.ToString());
@@ -196,7 +202,7 @@ void WorkerLoop::Settle(const QueueMessage& message, const HandlerOutcome& outco
     Count("released");
     return;
   }
-  if (status.IsRetryable() && message.receive_count < options_.max_receives) {
+  if (retry) {
     const std::chrono::milliseconds delay = NextBackoff(message.receive_count);
     fields.emplace_back("retry_in_ms", static_cast<std::int64_t>(delay.count()));
     Status changed = queue_.ChangeVisibility(message.receipt, delay);
@@ -204,11 +210,6 @@ void WorkerLoop::Settle(const QueueMessage& message, const HandlerOutcome& outco
     logger_.Warn("failed; will retry", fields);
     Count("retried");
     return;
-  }
-  Status final_status = status;
-  if (status.IsRetryable()) {
-    final_status = status.WithContext("gave up after " + std::to_string(message.receive_count) +
-                                      " deliveries");
   }
   FailForGood(message, final_status, fields);
 }

@@ -192,6 +192,25 @@ TEST(WorkerLoopTest, PermanentErrorDeadLettersAtOnce) {
   EXPECT_NE(dead->front().dead_letter_reason.find("not a video"), std::string::npos);
 }
 
+TEST(WorkerLoopTest, FailedFinalFailureHookStillDeadLetters) {
+  TestBackend backend(kMaxReceives);
+  ASSERT_TRUE(backend.segments().Send(SegmentBody(), milliseconds(0)).ok());
+  int hook_calls = 0;
+  WorkerLoop loop(
+      backend.segments(),
+      [](const QueueMessage&, WorkContext&) {
+        return HandlerOutcome::Error(Status::InvalidArgument("bad parameters"));
+      },
+      [&](const QueueMessage&, const Status&) {
+        ++hook_calls;
+        return Status::Unavailable("job store busy");
+      },
+      FastOptions());
+  ASSERT_TRUE(loop.RunOnce(milliseconds(500)).ok());
+  EXPECT_EQ(hook_calls, 1);
+  EXPECT_EQ(TestBackend::Depth(backend.segments(), true), 1);
+}
+
 TEST(WorkerLoopTest, UndecodableBodyGoesToTheDeadLetterQueue) {
   TestBackend backend(kMaxReceives);
   ASSERT_TRUE(backend.segments().Send("this is not json", milliseconds(0)).ok());
