@@ -246,6 +246,31 @@ TEST(WorkerLoopTest, RunReturnsPromptlyAfterStopWhenIdle) {
   EXPECT_TRUE(result.ok()) << result.ToString();
 }
 
+TEST(WorkerLoopTest, RunPausesAfterReceiveErrorsAndGoesOn) {
+  TestBackend backend(kMaxReceives);
+  fakes::FaultyWorkQueue queue(backend.segments());
+  queue.receive_failures = 3;
+  ASSERT_TRUE(queue.Send(SegmentBody(), milliseconds(0)).ok());
+  std::atomic<int> handled{0};
+  WorkerLoop loop(
+      queue,
+      [&](const QueueMessage&, WorkContext&) {
+        ++handled;
+        return HandlerOutcome::Done();
+      },
+      nullptr, FastOptions());
+  std::thread runner([&] { EXPECT_TRUE(loop.Run().ok()); });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (handled == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  loop.Stop();
+  runner.join();
+  EXPECT_EQ(handled, 1);
+  EXPECT_EQ(queue.receive_failures, 0);
+  EXPECT_EQ(TestBackend::Depth(queue), 0);
+}
+
 TEST(WorkerLoopTest, StopFinishesTheMessageInHand) {
   TestBackend backend(kMaxReceives);
   ASSERT_TRUE(backend.segments().Send(SegmentBody(), milliseconds(0)).ok());

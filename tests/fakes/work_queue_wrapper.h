@@ -55,7 +55,8 @@ class WorkQueueWrapper : public WorkQueue {
 
 // Counts Delete, ChangeVisibility and MoveToDeadLetter calls, and fails ChangeVisibility calls
 // that would extend visibility (> 0) with `extension_error` once `fail_extensions` is set.
-// Shortening calls (backoff, release) are never failed, so a test can tell them apart.
+// Shortening calls (backoff, release) are never failed, so a test can tell them apart. The next
+// `receive_failures` Receive calls fail with kUnavailable.
 class FaultyWorkQueue final : public WorkQueueWrapper {
  public:
   using WorkQueueWrapper::WorkQueueWrapper;
@@ -66,6 +67,7 @@ class FaultyWorkQueue final : public WorkQueueWrapper {
   std::atomic<int> deletes{0};
   std::atomic<int> dead_letters{0};
   std::atomic<int> extensions{0};  // ChangeVisibility calls that reached the target with > 0
+  std::atomic<int> receive_failures{0};
 
   void SetExtensionError(Status status) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -77,6 +79,13 @@ class FaultyWorkQueue final : public WorkQueueWrapper {
     return visibility_changes_;
   }
 
+  Result<std::vector<QueueMessage>> Receive(const ReceiveOptions& options) override {
+    if (receive_failures.load() > 0) {
+      --receive_failures;
+      return Status::Unavailable("injected: receive failed");
+    }
+    return WorkQueueWrapper::Receive(options);
+  }
   Status Delete(std::string_view receipt) override {
     ++deletes;
     return WorkQueueWrapper::Delete(receipt);
