@@ -115,6 +115,11 @@ fs::path ExportedModel(const TestModel& model) {
     return {};
   }
   std::ofstream(done) << "ok\n";
+  // Exports made by earlier versions of the tool are about 100 MB each: drop them.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir.parent_path(), ec)) {
+    if (entry.path() != dir) fs::remove_all(entry.path(), ec);
+  }
   return onnx;
 }
 
