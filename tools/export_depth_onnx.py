@@ -46,8 +46,9 @@ try:
     import torch.nn as nn
     import torch.nn.functional as F
 except ImportError as e:  # pragma: no cover - depends on the machine
-    sys.exit(f"export_depth_onnx: {e}; run `bash scripts/install-deps.sh` "
-             "(installs python3-torch, python3-numpy, python3-onnx)")
+    sys.exit(f"export_depth_onnx: {e} (interpreter {sys.executable}); run "
+             "`bash scripts/install-deps.sh` (installs python3-torch, python3-numpy, "
+             "python3-onnx) and run this tool with Debian's /usr/bin/python3")
 
 warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
 
