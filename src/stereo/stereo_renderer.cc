@@ -128,8 +128,8 @@ Status StereoRenderer::RenderFused(const cv::Mat& frame, const cv::Mat& depth, c
   for (int y = 0; y < h; ++y) {
     ShiftRow(depth, y, shift_row_.data());
     const uint8_t* src = frame.ptr<uint8_t>(y);
-    synth_.RenderRow(src, shift_row_.data(), w, Eye::kLeft, method, left_view.ptr<uint8_t>(y));
-    synth_.RenderRow(src, shift_row_.data(), w, Eye::kRight, method, right_view.ptr<uint8_t>(y));
+    synth_.RenderRowPair(src, shift_row_.data(), w, method, left_view.ptr<uint8_t>(y),
+                         right_view.ptr<uint8_t>(y));
   }
   if (full) return Status::OK();
   return PackViews(left_, right_, options_, out);

@@ -1,7 +1,9 @@
 #include "stereo/view_synth.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -44,24 +46,35 @@ inline int32_t ToFixed(float s, float limit) {
 
 inline int CeilPixel(int32_t t) { return (t + kOne - 1) >> kFrac; }  // arithmetic shift: floor
 
-// The three bytes of a pixel in 16-bit lanes of one word, so one multiply blends all channels:
-// a lane holds at most 255 * 256 + 128 < 1 << 16, so lanes never carry into each other.
+// The three bytes of a pixel in lanes of one word at bits 0 (byte 0), 16 (byte 2) and 40
+// (byte 1), so one multiply blends all channels (a lane holds at most 255 * 256 + 128 < 1 << 16,
+// so lanes never carry into each other) and packing back takes one shift.
 inline uint64_t Spread(const uint8_t* c) {
-  return c[0] | (static_cast<uint64_t>(c[1]) << 16) | (static_cast<uint64_t>(c[2]) << 32);
+  return c[0] | (static_cast<uint64_t>(c[2]) << 16) | (static_cast<uint64_t>(c[1]) << 40);
 }
+constexpr uint64_t kLanes = 0x0000FF0000FF00FFULL;
+// (a * (256 - w8) + b * w8) / 256 rounded, per lane, in spread form.
+inline uint64_t Blend(uint64_t a, uint64_t b, int w8) {
+  constexpr uint64_t kHalf = 0x0000800000800080ULL;
+  return ((a * static_cast<uint64_t>(kOne - w8) + b * static_cast<uint64_t>(w8) + kHalf) >> kFrac) &
+         kLanes;
+}
+// A spread pixel as three bytes in the low bytes of a word (little-endian memory order).
+static_assert(std::endian::native == std::endian::little, "StoreRow writes words");
+inline uint32_t Pack(uint64_t v) { return static_cast<uint32_t>(v | (v >> 32)); }
 inline void BlendSpread(uint64_t a, uint64_t b, int w8, uint8_t* o) {
-  constexpr uint64_t kHalf = 0x0000008000800080ULL;
-  const uint64_t v =
-      (a * static_cast<uint64_t>(kOne - w8) + b * static_cast<uint64_t>(w8) + kHalf) >> kFrac;
+  const uint32_t v = Pack(Blend(a, b, w8));
   o[0] = static_cast<uint8_t>(v);
-  o[1] = static_cast<uint8_t>(v >> 16);
-  o[2] = static_cast<uint8_t>(v >> 32);
+  o[1] = static_cast<uint8_t>(v >> 8);
+  o[2] = static_cast<uint8_t>(v >> 16);
 }
 
 // Fills the pixels of one row that no segment covered. Each run of empty pixels takes the colour
 // of whichever neighbour is farther (smaller shift): a disocclusion exposes background, and the
-// foreground edge must not be smeared into it.
-void FillHoles(const uint8_t* src_row, uint8_t* dst, int32_t* z, int w) {
+// foreground edge must not be smeared into it. On a tie the neighbour with the smaller column
+// wins: the one before the run, or after it in mirrored (left eye) order.
+template <bool kMirror>
+void FillHoles(const uint64_t* src_row, uint64_t* buf, int32_t* z, int w) {
   int x = 0;
   while (x < w) {
     if (z[x] != kEmpty) {
@@ -73,7 +86,8 @@ void FillHoles(const uint8_t* src_row, uint8_t* dst, int32_t* z, int w) {
     const int end = x;  // [begin, end) is empty
     int from = -1;
     if (begin > 0 && end < w) {
-      from = z[begin - 1] <= z[end] ? begin - 1 : end;
+      const bool before = kMirror ? z[begin - 1] < z[end] : z[begin - 1] <= z[end];
+      from = before ? begin - 1 : end;
     } else if (begin > 0) {
       from = begin - 1;
     } else if (end < w) {
@@ -81,72 +95,112 @@ void FillHoles(const uint8_t* src_row, uint8_t* dst, int32_t* z, int w) {
     }
     for (int p = begin; p < end; ++p) {
       // A row with no covered pixel at all keeps the source pixel.
-      const uint8_t* c = from >= 0 ? dst + 3 * from : src_row + 3 * p;
-      dst[3 * p + 0] = c[0];
-      dst[3 * p + 1] = c[1];
-      dst[3 * p + 2] = c[2];
+      buf[p] = from >= 0 ? buf[from] : src_row[kMirror ? w - 1 - p : p];
       z[p] = from >= 0 ? z[from] : 0;
     }
   }
 }
 
-// Forward-maps one row into `buf` (w pixels) with `z` (w entries). In "u" coordinates (u = x for
-// the right eye, u = w - 1 - x for the left) source pixel u lands at u - shift, and the row is
-// scanned in increasing u: the direction the eye moves. Output position p is column col(p) of the
-// real row.
+// The segments of a row without folds or gaps, into buf: output pixels [c[0], c[w - 1]).
 template <bool kMirror>
-void SplatRow(const uint8_t* src, const float* shift, uint8_t* buf, int32_t* z, int w) {
+void SplatSmoothRow(const uint64_t* v, const int32_t* t, const int32_t* c, uint64_t* buf, int w) {
+  const int32_t* recip = GetReciprocals().of;
+  const uint64_t* vu = kMirror ? v + w - 1 : v;  // source pixel u is vu[step * u]
+  const ptrdiff_t step = kMirror ? -1 : 1;
+  uint64_t v0 = vu[0];
+  for (int u = 1; u < w; ++u) {
+    const uint64_t v1 = vu[step * u];
+    const int c0 = c[u - 1], c1 = c[u];
+    if (c0 < c1) {
+      // At most two pixels (span <= 2 px), usually one; p - t0 < span, so the weight's product
+      // stays below 1 << 24.
+      const int32_t t0 = t[u - 1];
+      const int32_t r = recip[t[u] - t0];
+      buf[c0] = Blend(v0, v1, ((c0 * kOne - t0) * r) >> 16);
+      if (c0 + 1 < c1) buf[c0 + 1] = Blend(v0, v1, ((c0 * kOne + kOne - t0) * r) >> 16);
+    }
+    v0 = v1;
+  }
+}
+
+// Forward-maps one row into `buf` (w + 1 spread pixels; the last is scratch) with `z` (w + 1
+// entries). In "u" coordinates (u = x for the right eye, u = w - 1 - x for the left) source
+// pixel u lands at u - shift, and the row is scanned in increasing u: the direction the eye
+// moves. `buf` and `z` are in u order. `s` holds the fixed-point shifts and `v` the spread
+// pixels of the source row, in column order.
+template <bool kMirror>
+void SplatRow(const int32_t* s, const uint64_t* v, int32_t* t, int32_t* c, uint64_t* buf,
+              int32_t* z, int w) {
   const auto col = [w](int u) { return kMirror ? w - 1 - u : u; };
-  const float limit = static_cast<float>(w + kMargin);
   const int32_t lo = -kMargin * kOne, hi = (w + kMargin) * kOne;
-  const auto place = [lo, hi](int u, int32_t s) {
-    const int32_t t = u * kOne - s;
-    return t < lo ? lo : (t > hi ? hi : t);
+  const auto place = [lo, hi](int u, int32_t sh) {
+    return std::min(std::max(u * kOne - sh, lo), hi);
   };
   const int32_t* recip = GetReciprocals().of;
-  std::fill(z, z + w, kEmpty);
   // A source pixel covers half a pixel either side of where it lands: a surface that ends at a
   // gap, a fold or the row's end still owns the output pixels within that half pixel.
-  const auto cover = [&](int32_t from, int32_t to, const uint8_t* c, int32_t s) {
+  const auto cover = [&](int32_t from, int32_t to, uint64_t colour, int32_t sh) {
     const int p1 = std::min(CeilPixel(to), w);
     for (int p = std::max(CeilPixel(from), 0); p < p1; ++p) {
-      const int q = col(p);
-      buf[3 * q + 0] = c[0];
-      buf[3 * q + 1] = c[1];
-      buf[3 * q + 2] = c[2];
-      z[q] = s;
+      buf[p] = colour;
+      z[p] = sh;
     }
   };
-  const auto put = [buf, z](int q, uint64_t a, uint64_t b, int w8, int32_t s0, int32_t s1) {
-    BlendSpread(a, b, w8, buf + 3 * q);
-    z[q] = s0 + (((s1 - s0) * w8) >> kFrac);
-  };
-  int32_t s0 = ToFixed(shift[col(0)], limit);
-  int32_t t0 = place(0, s0);
-  bool broken = false;  // a fold or a gap happened: holes may be anywhere in the row
-  const uint8_t* c0 = src + 3 * col(0);
-  uint64_t v0 = Spread(c0);
-  cover(t0 - kOne / 2, t0, c0, s0);
+  // Landing positions and the first output pixel at or after each (clamped to the row) in
+  // loops the compiler vectorises: segment u - 1 .. u covers output pixels [c[u - 1], c[u]).
+  for (int u = 0; u < w; ++u) t[u] = place(u, s[col(u)]);
+  for (int u = 0; u < w; ++u) c[u] = std::min(std::max(CeilPixel(t[u]), 0), w);
+  // Most rows have neither a fold nor a gap: all segments then chain into one run of output
+  // pixels, which needs no per-pixel shift (z) to find its ends or to fill holes.
+  bool smooth = true;
   for (int u = 1; u < w; ++u) {
-    const int x = col(u);
-    const int32_t s1 = ToFixed(shift[x], limit);
-    const int32_t t1 = place(u, s1);
-    const uint8_t* c1 = src + 3 * x;
-    const uint64_t v1 = Spread(c1);
+    smooth &= static_cast<uint32_t>(t[u] - t[u - 1] - 1) < static_cast<uint32_t>(kMaxSpan);
+  }
+  const int run_begin = std::min(std::max(CeilPixel(t[0] - kOne / 2), 0), w);
+  const int run_end = std::min(std::max(CeilPixel(t[w - 1] + kOne / 2), 0), w);
+  if (smooth && run_begin < run_end) {
+    SplatSmoothRow<kMirror>(v, t, c, buf, w);
+    // The half pixels the row's end pixels own, then the rest of the row extends the run.
+    std::fill(buf + run_begin, buf + c[0], v[col(0)]);
+    std::fill(buf + c[w - 1], buf + run_end, v[col(w - 1)]);
+    std::fill(buf, buf + run_begin, buf[run_begin]);
+    std::fill(buf + run_end, buf + w, buf[run_end - 1]);
+    return;
+  }
+  std::fill(z, z + w, kEmpty);
+  int32_t s0 = s[col(0)];
+  int32_t t0 = t[0];
+  int c0 = c[0];
+  bool broken = false;  // a fold or a gap happened: holes may be anywhere in the row
+  uint64_t v0 = v[col(0)];
+  cover(t0 - kOne / 2, t0, v0, s0);
+  for (int u = 1; u < w; ++u) {
+    const int32_t s1 = s[col(u)];
+    const int32_t t1 = t[u];
+    const int c1 = c[u];
+    const uint64_t v1 = v[col(u)];
     const int32_t span = t1 - t0;
-    if (span > 0 && span <= kMaxSpan) [[likely]] {
-      const int p1 = std::min(CeilPixel(t1), w);
-      const int32_t r = recip[span];
-      for (int p = std::max(CeilPixel(t0), 0); p < p1; ++p) {
-        // p - t0 < span, so the product stays below 1 << 24.
-        put(col(p), v0, v1, ((p * kOne - t0) * r) >> 16, s0, s1);
+    if (static_cast<uint32_t>(span - 1) < static_cast<uint32_t>(kMaxSpan)) [[likely]] {
+      // At most two pixels (span <= 2 px), usually one; p - t0 < span, so the weight's product
+      // stays below 1 << 24.
+      if (c0 < c1) {
+        const int32_t r = recip[span];
+        const int32_t ds = s1 - s0;
+        const int w8 = ((c0 * kOne - t0) * r) >> 16;
+        buf[c0] = Blend(v0, v1, w8);
+        z[c0] = s0 + ((ds * w8) >> kFrac);
+        if (c0 + 1 < c1) {
+          const int w8b = ((c0 * kOne + kOne - t0) * r) >> 16;
+          buf[c0 + 1] = Blend(v0, v1, w8b);
+          z[c0 + 1] = s0 + ((ds * w8b) >> kFrac);
+        }
       }
     } else {
       // span <= 0 is a fold: a nearer surface starts and its own segments overwrite what it
       // hides, so the farther surface's end is drawn first. A long span is a disocclusion, left
       // empty for FillHoles.
-      cover(t0, t0 + kOne / 2, c0, s0);
-      cover(t1 - kOne / 2, t1, c1, s1);
+      cover(t0, t0 + kOne / 2, v0, s0);
+      cover(t1 - kOne / 2, t1, v1, s1);
       broken = true;
     }
     s0 = s1;
@@ -154,9 +208,9 @@ void SplatRow(const uint8_t* src, const float* shift, uint8_t* buf, int32_t* z, 
     c0 = c1;
     v0 = v1;
   }
-  cover(t0, t0 + kOne / 2, c0, s0);
+  cover(t0, t0 + kOne / 2, v0, s0);
   if (broken) {
-    FillHoles(src, buf, z, w);
+    FillHoles<kMirror>(v, buf, z, w);
     return;
   }
   // An unbroken row covers one contiguous run of output pixels, so only its two ends can be
@@ -166,11 +220,26 @@ void SplatRow(const uint8_t* src, const float* shift, uint8_t* buf, int32_t* z, 
   int end = w;
   while (end > begin && z[end - 1] == kEmpty) --end;
   if (begin == end) {
-    FillHoles(src, buf, z, w);
+    FillHoles<kMirror>(v, buf, z, w);
     return;
   }
-  for (int p = 0; p < begin; ++p) std::memcpy(buf + 3 * p, buf + 3 * begin, 3);
-  for (int p = end; p < w; ++p) std::memcpy(buf + 3 * p, buf + 3 * (end - 1), 3);
+  std::fill(buf, buf + begin, buf[begin]);
+  std::fill(buf + end, buf + w, buf[end - 1]);
+}
+
+// Writes a splatted row (u order) as 3-byte pixels in column order.
+template <bool kMirror>
+void StoreRow(const uint64_t* buf, int w, uint8_t* dst) {
+  // Four-byte stores overlap the next pixel, which is written right after; the last pixel is
+  // stored on its own so nothing past the row is touched.
+  for (int x = 0; x < w - 1; ++x) {
+    const uint32_t p = Pack(buf[kMirror ? w - 1 - x : x]);
+    std::memcpy(dst + 3 * x, &p, 4);
+  }
+  const uint32_t last = Pack(buf[kMirror ? 0 : w - 1]);
+  dst[3 * (w - 1) + 0] = static_cast<uint8_t>(last);
+  dst[3 * (w - 1) + 1] = static_cast<uint8_t>(last >> 8);
+  dst[3 * (w - 1) + 2] = static_cast<uint8_t>(last >> 16);
 }
 
 // Samples source(x + sign * shift(x)) with linear interpolation, clamped to the row.
@@ -221,18 +290,55 @@ Status ShiftFromDepth(const cv::Mat& depth, double divergence, double convergenc
   return Status::OK();
 }
 
+void ViewSynthesizer::PrepareRow(const uint8_t* src, const float* shift, int width) {
+  const size_t n = static_cast<size_t>(width);
+  if (row_s_.size() != n) {
+    row_s_.resize(n);
+    row_v_.resize(n);
+    row_t_.resize(n);
+    row_c_.resize(n);
+    row_buf_.resize(n + 1);
+    row_z_.resize(n + 1);
+  }
+  const float limit = static_cast<float>(width + kMargin);
+  int32_t* s = row_s_.data();
+  uint64_t* v = row_v_.data();
+  for (int x = 0; x < width; ++x) s[x] = ToFixed(shift[x], limit);
+  for (int x = 0; x < width; ++x) v[x] = Spread(src + 3 * x);
+}
+
+void ViewSynthesizer::SplatPrepared(int width, Eye eye, uint8_t* dst) {
+  if (eye == Eye::kLeft) {
+    SplatRow<true>(row_s_.data(), row_v_.data(), row_t_.data(), row_c_.data(), row_buf_.data(),
+                   row_z_.data(), width);
+    StoreRow<true>(row_buf_.data(), width, dst);
+  } else {
+    SplatRow<false>(row_s_.data(), row_v_.data(), row_t_.data(), row_c_.data(), row_buf_.data(),
+                    row_z_.data(), width);
+    StoreRow<false>(row_buf_.data(), width, dst);
+  }
+}
+
 void ViewSynthesizer::RenderRow(const uint8_t* src, const float* shift, int width, Eye eye,
                                 RenderMethod method, uint8_t* dst) {
   if (method == RenderMethod::kBackwardWarp) {
     BackwardRow(src, shift, dst, width, eye == Eye::kLeft ? -1.0f : 1.0f);
     return;
   }
-  row_z_.resize(static_cast<size_t>(width));
-  if (eye == Eye::kLeft) {
-    SplatRow<true>(src, shift, dst, row_z_.data(), width);
-  } else {
-    SplatRow<false>(src, shift, dst, row_z_.data(), width);
+  PrepareRow(src, shift, width);
+  SplatPrepared(width, eye, dst);
+}
+
+void ViewSynthesizer::RenderRowPair(const uint8_t* src, const float* shift, int width,
+                                    RenderMethod method, uint8_t* left, uint8_t* right) {
+  if (method == RenderMethod::kBackwardWarp) {
+    BackwardRow(src, shift, left, width, -1.0f);
+    BackwardRow(src, shift, right, width, 1.0f);
+    return;
   }
+  PrepareRow(src, shift, width);
+  SplatPrepared(width, Eye::kLeft, left);
+  SplatPrepared(width, Eye::kRight, right);
 }
 
 Status ViewSynthesizer::Render(const cv::Mat& source, const cv::Mat& shift, Eye eye,

@@ -13,6 +13,7 @@
 // rows and must not be used by two threads at once; use one per thread.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -73,12 +74,28 @@ class ViewSynthesizer {
   void RenderRow(const uint8_t* src, const float* shift, int width, Eye eye, RenderMethod method,
                  uint8_t* dst);
 
+  // Both eyes of one row, sharing the per-row preparation (fixed-point shifts, unpacked pixels).
+  // REQUIRES: width > 0; left and right do not overlap src or each other.
+  void RenderRowPair(const uint8_t* src, const float* shift, int width, RenderMethod method,
+                     uint8_t* left, uint8_t* right);
+
   // A segment between neighbouring source pixels that covers more output pixels than this is
   // treated as a disocclusion rather than a stretched surface.
   static constexpr float kMaxStretch = 2.0f;
 
  private:
-  std::vector<int32_t> row_z_;  // shift (1/256 px) of each output pixel of the row being splatted
+  // Fills row_s_ and row_v_ from one source row (splat only).
+  void PrepareRow(const uint8_t* src, const float* shift, int width);
+  // Splats the prepared row for `eye` into dst (width 3-byte pixels).
+  void SplatPrepared(int width, Eye eye, uint8_t* dst);
+
+  // Scratch rows, resized only when the width changes.
+  std::vector<int32_t> row_s_;     // source shift in 1/256 px, column order
+  std::vector<uint64_t> row_v_;    // source pixels, channels in 16-bit lanes, column order
+  std::vector<int32_t> row_t_;     // landing position (1/256 px) of each source pixel, scan order
+  std::vector<int32_t> row_c_;     // first output pixel at or after each landing position
+  std::vector<uint64_t> row_buf_;  // splatted pixels (spread) in scan order, + 1 scratch pixel
+  std::vector<int32_t> row_z_;     // shift (1/256 px) of each splatted pixel, + 1 scratch entry
 };
 
 }  // namespace stereospot::stereo
