@@ -173,7 +173,8 @@ void WakeLatency(const fs::path& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  fs::path dir = argc > 1 ? fs::path(argv[1]) : fs::temp_directory_path() / "stereospot-bench";
+  fs::path dir = argc > 1 && argv[1][0] != '\0' ? fs::path(argv[1])
+                                                : fs::temp_directory_path() / "stereospot-bench";
   if (argc > 2) g_seconds = std::stod(argv[2]);
   fs::create_directories(dir);
   std::printf("queue_bench: %.1f s per case, database files in %s\n", g_seconds, dir.c_str());
