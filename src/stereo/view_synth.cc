@@ -40,7 +40,8 @@ const Reciprocals& GetReciprocals() {
 // Shift in 1/256 px, clamped so that positions fit easily in 32 bits; NaN becomes the lower
 // bound, which lands off the row and leaves a hole.
 inline int32_t ToFixed(float s, float limit) {
-  const float c = s > -limit ? (s < limit ? s : limit) : -limit;
+  const float above = s > -limit ? s : -limit;  // NaN fails the test
+  const float c = above < limit ? above : limit;
   return static_cast<int32_t>(c * static_cast<float>(kOne));
 }
 
@@ -152,10 +153,11 @@ void SplatRow(const int32_t* s, const uint64_t* v, int32_t* t, int32_t* c, uint6
   for (int u = 0; u < w; ++u) c[u] = std::min(std::max(CeilPixel(t[u]), 0), w);
   // Most rows have neither a fold nor a gap: all segments then chain into one run of output
   // pixels, which needs no per-pixel shift (z) to find its ends or to fill holes.
-  bool smooth = true;
-  for (int u = 1; u < w; ++u) {
-    smooth &= static_cast<uint32_t>(t[u] - t[u - 1] - 1) < static_cast<uint32_t>(kMaxSpan);
-  }
+  // (span - 1) >> 9 is zero exactly for spans in [1, kMaxSpan]: a reduction that vectorises.
+  static_assert(kMaxSpan == 1 << 9);
+  uint32_t out_of_range = 0;
+  for (int u = 1; u < w; ++u) out_of_range |= static_cast<uint32_t>(t[u] - t[u - 1] - 1) >> 9;
+  const bool smooth = out_of_range == 0;
   const int run_begin = std::min(std::max(CeilPixel(t[0] - kOne / 2), 0), w);
   const int run_end = std::min(std::max(CeilPixel(t[w - 1] + kOne / 2), 0), w);
   if (smooth && run_begin < run_end) {
