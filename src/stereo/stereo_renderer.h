@@ -63,10 +63,9 @@ class StereoRenderer {
   cv::Mat shift_, left_, right_;
   cv::Size taps_depth_, taps_frame_;
   Taps tx_, ty_;
-  double scale_ = 0.0;             // pixels per unit depth for the current frame size
-  std::vector<float> depth_row_;   // vertically blended, scaled depth row (depth width)
-  std::vector<float> shift_row_;   // one row of shift (frame width)
-  std::vector<int> interval_end_;  // per depth column, one past its last output column
+  double scale_ = 0.0;            // pixels per unit depth for the current frame size
+  std::vector<float> depth_row_;  // vertically blended, scaled depth row (depth width)
+  std::vector<float> shift_row_;  // one row of shift (frame width)
 };
 
 }  // namespace stereospot::stereo
