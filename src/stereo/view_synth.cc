@@ -102,12 +102,57 @@ void FillHoles(const uint64_t* src_row, uint64_t* buf, int32_t* z, int w) {
   }
 }
 
-// The segments of a row without folds or gaps, into buf: output pixels [c[0], c[w - 1]).
+// Writes a splatted row (u order) as 3-byte pixels in column order.
 template <bool kMirror>
-void SplatSmoothRow(const uint64_t* v, const int32_t* t, const int32_t* c, uint64_t* buf, int w) {
+void StoreRow(const uint64_t* buf, int w, uint8_t* dst) {
+  // Four-byte stores overlap the next pixel, which is written right after; the last pixel is
+  // stored on its own so nothing past the row is touched.
+  for (int x = 0; x < w - 1; ++x) {
+    const uint32_t p = Pack(buf[kMirror ? w - 1 - x : x]);
+    std::memcpy(dst + 3 * x, &p, 4);
+  }
+  const uint32_t last = Pack(buf[kMirror ? 0 : w - 1]);
+  dst[3 * (w - 1) + 0] = static_cast<uint8_t>(last);
+  dst[3 * (w - 1) + 1] = static_cast<uint8_t>(last >> 8);
+  dst[3 * (w - 1) + 2] = static_cast<uint8_t>(last >> 16);
+}
+
+// Stores pixel p (u order) of a row as 3 bytes.
+template <bool kMirror>
+inline void Put3(uint8_t* dst, int w, int p, uint32_t packed) {
+  uint8_t* o = dst + 3 * (kMirror ? w - 1 - p : p);
+  o[0] = static_cast<uint8_t>(packed);
+  o[1] = static_cast<uint8_t>(packed >> 8);
+  o[2] = static_cast<uint8_t>(packed >> 16);
+}
+
+// A row without folds or gaps, straight into dst (w 3-byte pixels in column order): segment u - 1
+// .. u covers output pixels [c[u - 1], c[u]), so the run [c[0], c[w - 1]) is written once, in
+// scan order; then the half pixels the end pixels own ([begin, c[0]) and [c[w - 1], end)) and
+// the rest of the row, which extends the run. Four-byte stores overlap the pixel written next in
+// scan order (the next column for the right eye, the previous for the left); the pixel after the
+// run's end is rewritten by the end fills, and no store leaves the row.
+template <bool kMirror>
+void SplatSmoothRow(const uint64_t* v, const int32_t* t, const int32_t* c, int begin, int end,
+                    int w, uint8_t* dst) {
   const int32_t* recip = GetReciprocals().of;
   const uint64_t* vu = kMirror ? v + w - 1 : v;  // source pixel u is vu[step * u]
   const ptrdiff_t step = kMirror ? -1 : 1;
+  const auto put = [dst, w](int p, uint64_t spread) {
+    const uint32_t packed = Pack(spread);
+    if (kMirror) {
+      const int q = w - 1 - p;
+      if (q > 0) {
+        const uint32_t word = packed << 8;
+        std::memcpy(dst + 3 * q - 1, &word, 4);
+        return;
+      }
+    } else if (p < w - 1) {
+      std::memcpy(dst + 3 * p, &packed, 4);
+      return;
+    }
+    Put3<kMirror>(dst, w, p, packed);
+  };
   uint64_t v0 = vu[0];
   for (int u = 1; u < w; ++u) {
     const uint64_t v1 = vu[step * u];
@@ -117,11 +162,21 @@ void SplatSmoothRow(const uint64_t* v, const int32_t* t, const int32_t* c, uint6
       // stays below 1 << 24.
       const int32_t t0 = t[u - 1];
       const int32_t r = recip[t[u] - t0];
-      buf[c0] = Blend(v0, v1, ((c0 * kOne - t0) * r) >> 16);
-      if (c0 + 1 < c1) buf[c0 + 1] = Blend(v0, v1, ((c0 * kOne + kOne - t0) * r) >> 16);
+      put(c0, Blend(v0, v1, ((c0 * kOne - t0) * r) >> 16));
+      if (c0 + 1 < c1) put(c0 + 1, Blend(v0, v1, ((c0 * kOne + kOne - t0) * r) >> 16));
     }
     v0 = v1;
   }
+  const uint32_t first = Pack(vu[0]), last = Pack(vu[step * (w - 1)]);
+  for (int p = begin; p < c[0]; ++p) Put3<kMirror>(dst, w, p, first);
+  for (int p = c[w - 1]; p < end; ++p) Put3<kMirror>(dst, w, p, last);
+  uint32_t edge;
+  const uint8_t* e = dst + 3 * (kMirror ? w - 1 - begin : begin);
+  edge = e[0] | (static_cast<uint32_t>(e[1]) << 8) | (static_cast<uint32_t>(e[2]) << 16);
+  for (int p = 0; p < begin; ++p) Put3<kMirror>(dst, w, p, edge);
+  e = dst + 3 * (kMirror ? w - end : end - 1);
+  edge = e[0] | (static_cast<uint32_t>(e[1]) << 8) | (static_cast<uint32_t>(e[2]) << 16);
+  for (int p = end; p < w; ++p) Put3<kMirror>(dst, w, p, edge);
 }
 
 // Forward-maps one row into `buf` (w + 1 spread pixels; the last is scratch) with `z` (w + 1
@@ -131,7 +186,7 @@ void SplatSmoothRow(const uint64_t* v, const int32_t* t, const int32_t* c, uint6
 // pixels of the source row, in column order.
 template <bool kMirror>
 void SplatRow(const int32_t* s, const uint64_t* v, int32_t* t, int32_t* c, uint64_t* buf,
-              int32_t* z, int w) {
+              int32_t* z, int w, uint8_t* dst) {
   const auto col = [w](int u) { return kMirror ? w - 1 - u : u; };
   const int32_t lo = -kMargin * kOne, hi = (w + kMargin) * kOne;
   const auto place = [lo, hi](int u, int32_t sh) {
@@ -161,12 +216,7 @@ void SplatRow(const int32_t* s, const uint64_t* v, int32_t* t, int32_t* c, uint6
   const int run_begin = std::min(std::max(CeilPixel(t[0] - kOne / 2), 0), w);
   const int run_end = std::min(std::max(CeilPixel(t[w - 1] + kOne / 2), 0), w);
   if (smooth && run_begin < run_end) {
-    SplatSmoothRow<kMirror>(v, t, c, buf, w);
-    // The half pixels the row's end pixels own, then the rest of the row extends the run.
-    std::fill(buf + run_begin, buf + c[0], v[col(0)]);
-    std::fill(buf + c[w - 1], buf + run_end, v[col(w - 1)]);
-    std::fill(buf, buf + run_begin, buf[run_begin]);
-    std::fill(buf + run_end, buf + w, buf[run_end - 1]);
+    SplatSmoothRow<kMirror>(v, t, c, run_begin, run_end, w, dst);
     return;
   }
   std::fill(z, z + w, kEmpty);
@@ -213,6 +263,7 @@ void SplatRow(const int32_t* s, const uint64_t* v, int32_t* t, int32_t* c, uint6
   cover(t0, t0 + kOne / 2, v0, s0);
   if (broken) {
     FillHoles<kMirror>(v, buf, z, w);
+    StoreRow<kMirror>(buf, w, dst);
     return;
   }
   // An unbroken row covers one contiguous run of output pixels, so only its two ends can be
@@ -223,25 +274,12 @@ void SplatRow(const int32_t* s, const uint64_t* v, int32_t* t, int32_t* c, uint6
   while (end > begin && z[end - 1] == kEmpty) --end;
   if (begin == end) {
     FillHoles<kMirror>(v, buf, z, w);
+    StoreRow<kMirror>(buf, w, dst);
     return;
   }
   std::fill(buf, buf + begin, buf[begin]);
   std::fill(buf + end, buf + w, buf[end - 1]);
-}
-
-// Writes a splatted row (u order) as 3-byte pixels in column order.
-template <bool kMirror>
-void StoreRow(const uint64_t* buf, int w, uint8_t* dst) {
-  // Four-byte stores overlap the next pixel, which is written right after; the last pixel is
-  // stored on its own so nothing past the row is touched.
-  for (int x = 0; x < w - 1; ++x) {
-    const uint32_t p = Pack(buf[kMirror ? w - 1 - x : x]);
-    std::memcpy(dst + 3 * x, &p, 4);
-  }
-  const uint32_t last = Pack(buf[kMirror ? 0 : w - 1]);
-  dst[3 * (w - 1) + 0] = static_cast<uint8_t>(last);
-  dst[3 * (w - 1) + 1] = static_cast<uint8_t>(last >> 8);
-  dst[3 * (w - 1) + 2] = static_cast<uint8_t>(last >> 16);
+  StoreRow<kMirror>(buf, w, dst);
 }
 
 // Samples source(x + sign * shift(x)) with linear interpolation, clamped to the row.
@@ -312,12 +350,10 @@ void ViewSynthesizer::PrepareRow(const uint8_t* src, const float* shift, int wid
 void ViewSynthesizer::SplatPrepared(int width, Eye eye, uint8_t* dst) {
   if (eye == Eye::kLeft) {
     SplatRow<true>(row_s_.data(), row_v_.data(), row_t_.data(), row_c_.data(), row_buf_.data(),
-                   row_z_.data(), width);
-    StoreRow<true>(row_buf_.data(), width, dst);
+                   row_z_.data(), width, dst);
   } else {
     SplatRow<false>(row_s_.data(), row_v_.data(), row_t_.data(), row_c_.data(), row_buf_.data(),
-                    row_z_.data(), width);
-    StoreRow<false>(row_buf_.data(), width, dst);
+                    row_z_.data(), width, dst);
   }
 }
 
