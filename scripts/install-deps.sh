@@ -19,7 +19,7 @@ LIB_PKGS=(
   libopenblas0-pthread
 )
 # Tests and benchmarks: ffmpeg/ffprobe are oracles and baselines only, never in the product.
-TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev ffmpeg sqlite3)
+TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev ffmpeg sqlite3 postgresql-15)
 # Depth network export (tools/export_depth_onnx.py) and the onnx backend's tests, which export
 # networks with random weights and compare with PyTorch. Debian's interpreter (/usr/bin/python3)
 # is the one that sees these packages.
