@@ -20,6 +20,8 @@ LIB_PKGS=(
 )
 # Tests and benchmarks: ffmpeg/ffprobe are oracles and baselines only, never in the product.
 TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev ffmpeg sqlite3 postgresql-15)
+# The S3 adapter's tests run s3rver (npm, pinned in tests/s3/package-lock.json) on Node.
+TEST_PKGS+=(nodejs)
 # Depth network export (tools/export_depth_onnx.py) and the onnx backend's tests, which export
 # networks with random weights and compare with PyTorch. Debian's interpreter (/usr/bin/python3)
 # is the one that sees these packages.
@@ -34,8 +36,25 @@ for pkg in "${ALL_PKGS[@]}"; do
   fi
 done
 
+# Debian's npm is a package of its own; NodeSource's nodejs bundles npm and conflicts with it, so
+# npm is asked for only when no npm is on the PATH.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
+
+# The S3 test server's node packages, once (tests/s3/node_modules is not in git).
+npm_ci_s3() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/s3"
+  if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+    echo "install-deps: npm ci in tests/s3 (s3rver for the S3 tests)"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#ALL_PKGS[@]} packages present"
+  npm_ci_s3
   exit 0
 fi
 
@@ -54,4 +73,5 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+npm_ci_s3
 echo "install-deps: done"
