@@ -264,11 +264,14 @@ Status Encoder::Finish() {
   return FinishOutput(out_.get());
 }
 
-// Decodes, converts, rotates, calls back and encodes; one object per ConvertSegment call.
+// Decodes, converts, rotates, calls back and encodes; one object per ConvertSegment call. With a
+// visitor instead of a callback it only decodes (DecodeFrames): same frames, nothing encoded.
 class Converter {
  public:
   Converter(const ConvertOptions& opt, const FrameCallback& cb, std::string out_path)
       : opt_(opt), cb_(cb), out_path_(std::move(out_path)) {}
+  Converter(const ConvertOptions& opt, const FrameVisitor& visit)
+      : opt_(opt), cb_(kNoCallback), visit_(&visit) {}
   Status Run(const std::string& input);
   ConvertStats stats() const { return stats_; }
 
@@ -277,8 +280,10 @@ class Converter {
   Status OnFrame(AVFrame* frame);
   Status DrainDecoder();
 
+  static inline const FrameCallback kNoCallback;
   const ConvertOptions& opt_;
   const FrameCallback& cb_;
+  const FrameVisitor* visit_ = nullptr;  // set in decode-only mode
   std::string out_path_;
   InputFormatPtr in_;
   const AVStream* st_ = nullptr;
@@ -354,6 +359,7 @@ Status Converter::OnFrame(AVFrame* f) {
       f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
   FrameInfo info{stats_.frames_in, pts * av_q2d(st_->time_base)};
   ++stats_.frames_in;
+  if (visit_ != nullptr) return (*visit_)(info, *upright);
   STEREOSPOT_RETURN_IF_ERROR(cb_(info, *upright, &out_img_));
   if (out_img_.width <= 0 || out_img_.height <= 0) {
     return Status::InvalidArgument("the frame callback returned an empty image");
@@ -406,6 +412,10 @@ Status Converter::Run(const std::string& input) {
     for (const auto& [pts, d] : durations) enc_->SetDuration(pts, d);
   }
   STEREOSPOT_RETURN_IF_ERROR(DrainDecoder());
+  if (visit_ != nullptr) {
+    if (stats_.frames_in == 0) return Status::Permanent(input + ": no frame could be decoded");
+    return Status::OK();
+  }
   if (!enc_) return Status::Permanent(input + ": no frame could be decoded");
   STEREOSPOT_RETURN_IF_ERROR(enc_->Finish());
   stats_.frames_out = enc_->packets();
@@ -429,6 +439,17 @@ Result<ConvertStats> ConvertSegment(const std::string& input_segment,
   STEREOSPOT_RETURN_IF_ERROR(conv.Run(input_segment));
   STEREOSPOT_RETURN_IF_ERROR(out.Commit());
   return conv.stats();
+}
+
+Result<int64_t> DecodeFrames(const std::string& input, const DecodeOptions& options,
+                             const FrameVisitor& visitor) {
+  if (!visitor) return Status::InvalidArgument("DecodeFrames needs a frame visitor");
+  ConvertOptions convert;
+  convert.layout = options.layout;
+  convert.encode.threads = options.threads;
+  Converter conv(convert, visitor);
+  STEREOSPOT_RETURN_IF_ERROR(conv.Run(input));
+  return conv.stats().frames_in;
 }
 
 FrameCallback IdentityCallback() {

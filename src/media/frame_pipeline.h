@@ -97,6 +97,21 @@ Result<ConvertStats> ConvertSegment(const std::string& input_segment,
                                     const std::string& output_path, const ConvertOptions& options,
                                     const FrameCallback& callback);
 
+// Receives each decoded frame of DecodeFrames; returning non-OK stops the decoding.
+using FrameVisitor = std::function<Status(const FrameInfo& info, const VideoImage& frame)>;
+
+struct DecodeOptions {
+  PixelLayout layout = PixelLayout::kRgb24;  // what the visitor receives
+  int threads = 0;                           // decoder threads; 0 = automatic
+};
+
+// Decodes every frame of `input` exactly as ConvertSegment hands them to its callback (same
+// order, pixels, rotation and FrameInfo), encoding nothing: the first pass of two-pass work.
+// Returns the number of frames. Errors: those of ConvertSegment's decoding side, or the
+// visitor's.
+Result<int64_t> DecodeFrames(const std::string& input, const DecodeOptions& options,
+                             const FrameVisitor& visitor);
+
 // A callback that returns its input unchanged (tests, benchmarks).
 FrameCallback IdentityCallback();
 

@@ -1,6 +1,7 @@
 #include "media/frame_pipeline.h"
 
 #include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
@@ -59,6 +60,46 @@ TEST(FramePipelineTest, IdentityKeepsFramesAndTimestamps) {
   ExpectSameFrameTimes(dir.File("in.mp4"), dir.File("out.mp4"));
   EXPECT_GT(RgbPsnr(dir.File("in.mp4"), dir.File("out.mp4")), 35.0);
   EXPECT_EQ(testing::ProbeValue(dir.File("out.mp4"), "stream=color_space"), "smpte170m");
+}
+
+TEST(FramePipelineTest, DecodeFramesSeesWhatTheCallbackSees) {
+  TempDir dir;
+  const std::string src = testing::SharedClip("mdn_flower.mp4");
+  ASSERT_TRUE(Ffmpeg("-i '" + src + "' -an -t 1 -c copy " + dir.File("in.mp4")));
+  // FNV-1a over each frame's pixels and time: the two passes must agree frame by frame.
+  auto digest = [](const FrameInfo& info, const VideoImage& img) {
+    uint64_t h = 1469598103934665603ULL ^ static_cast<uint64_t>(info.index);
+    for (uint8_t b : img.planes[0]) h = (h ^ b) * 1099511628211ULL;
+    return h ^ static_cast<uint64_t>(info.seconds * 1e6);
+  };
+  std::vector<uint64_t> converted, decoded;
+  auto stats = ConvertSegment(dir.File("in.mp4"), dir.File("out.mp4"), Fast(),
+                              [&](const FrameInfo& info, const VideoImage& in, VideoImage* out) {
+                                converted.push_back(digest(info, in));
+                                *out = in;
+                                return Status::OK();
+                              });
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  DecodeOptions decode;
+  decode.threads = 2;
+  auto frames =
+      DecodeFrames(dir.File("in.mp4"), decode, [&](const FrameInfo& info, const VideoImage& img) {
+        decoded.push_back(digest(info, img));
+        return Status::OK();
+      });
+  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
+  EXPECT_EQ(*frames, stats->frames_in);
+  EXPECT_EQ(decoded, converted);
+  // A visitor error stops the decoding and is returned.
+  auto stopped = DecodeFrames(dir.File("in.mp4"), decode, [](const FrameInfo& info, const auto&) {
+    return info.index == 3 ? Status::Cancelled("stop") : Status::OK();
+  });
+  EXPECT_EQ(stopped.status().code(), StatusCode::kCancelled);
+  // Not a video: a clear permanent error.
+  std::ofstream(dir.File("text.mp4")) << "not a video";
+  auto text = DecodeFrames(dir.File("text.mp4"), decode,
+                           [](const FrameInfo&, const VideoImage&) { return Status::OK(); });
+  EXPECT_FALSE(text.ok());
 }
 
 TEST(FramePipelineTest, VariableFrameRateSurvives) {
