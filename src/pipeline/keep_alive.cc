@@ -40,7 +40,12 @@ void KeepAlive::Stop() {
 void KeepAlive::MarkLost(Status reason) {
   std::vector<LogField> fields = options_.log_fields;
   fields.emplace_back("reason", reason.ToString());
-  logger_.Warn(options_.what + " lost; another worker may own the work now", fields);
+  if (reason.code() == StatusCode::kCancelled) {
+    // The renewal itself said the work is over (e.g. the job was cancelled): not a fault.
+    logger_.Info(options_.what + " ended the work", fields);
+  } else {
+    logger_.Warn(options_.what + " lost; another worker may own the work now", fields);
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     loss_reason_ = std::move(reason);
