@@ -6,8 +6,9 @@
 #   scripts/test-s3.sh start STATE_FILE   # writes STATE_FILE (KEY=VALUE lines) for the tests
 #   scripts/test-s3.sh stop STATE_FILE    # stops both servers and removes the temp directory
 #
-# STATE_FILE holds S3_TEST_ENDPOINT (the proxy: use this one), S3_TEST_DIRECT_ENDPOINT (s3rver
-# itself, for benchmarks), S3_TEST_REGION, S3_TEST_ACCESS_KEY, S3_TEST_SECRET_KEY (s3rver's fixed
+# STATE_FILE holds S3_TEST_ENDPOINT (the proxy: use this one), S3_TEST_VHOST_ENDPOINT (the
+# proxy again, named so that virtual-hosted BUCKET.s3.localhost URLs reach it),
+# S3_TEST_DIRECT_ENDPOINT (s3rver itself, for benchmarks), S3_TEST_REGION, S3_TEST_ACCESS_KEY, S3_TEST_SECRET_KEY (s3rver's fixed
 # S3RVER/S3RVER test credentials) and the pids. ctest runs this as the s3_server fixture.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,8 +64,10 @@ case "$cmd" in
     mkdir -p "$dir/data"
     s3_port=$(free_port)
     # Node 20 needs the legacy OpenSSL provider for s3rver's paged listings (proxy README).
+    # With the service endpoint "localhost", s3rver takes Host: BUCKET.s3.localhost as a
+    # virtual-hosted request for BUCKET (curl resolves *.localhost to the loopback itself).
     setsid node --openssl-legacy-provider "$s3rver" -d "$dir/data" -a 127.0.0.1 -p "$s3_port" \
-      --silent </dev/null >"$dir/s3rver.log" 2>&1 &
+      --service-endpoint localhost --silent </dev/null >"$dir/s3rver.log" 2>&1 &
     s3_pid=$!
     proxy_port=$(free_port)
     setsid python3 "$proxy" "$proxy_port" "127.0.0.1:$s3_port" S3RVER xml \
@@ -76,6 +79,7 @@ S3_TEST_S3RVER_PID=$s3_pid
 S3_TEST_PROXY_PID=$proxy_pid
 S3_TEST_ENDPOINT=http://127.0.0.1:$proxy_port
 S3_TEST_DIRECT_ENDPOINT=http://127.0.0.1:$s3_port
+S3_TEST_VHOST_ENDPOINT=http://s3.localhost:$proxy_port
 S3_TEST_REGION=us-east-1
 S3_TEST_ACCESS_KEY=S3RVER
 S3_TEST_SECRET_KEY=S3RVER

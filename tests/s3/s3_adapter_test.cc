@@ -226,6 +226,31 @@ TEST_F(S3AdapterTest, KeysNeedingEncodingRoundTrip) {
   EXPECT_EQ(*store_->DeletePrefix("odd-keys/"), 1u);
 }
 
+TEST_F(S3AdapterTest, VirtualHostedAddressingEndToEnd) {
+  S3Options vhost = options_;
+  vhost.endpoint = testing::ServerState()["S3_TEST_VHOST_ENDPOINT"];
+  vhost.path_style = false;
+  auto store = S3ObjectStore::Open(vhost);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->TargetFor("jobs/a/final.mp4").url,
+            vhost.endpoint.substr(0, 7) + vhost.bucket + "." + vhost.endpoint.substr(7) +
+                "/jobs/a/final.mp4");
+  std::string data = Pattern(100'000, 12);
+  ASSERT_TRUE((*store)->PutStream("jobs/a/final.mp4", SourceOf(data)).ok());
+  EXPECT_TRUE(GetAll(*store_, "jobs/a/final.mp4") == data) << "same bucket, path-style";
+  auto range = (*store)->ReadRange("jobs/a/final.mp4", 10, 20);
+  ASSERT_TRUE(range.ok()) << range.status().ToString();
+  EXPECT_EQ(*range, data.substr(10, 20));
+  auto page = (*store)->List("jobs/", "", 10);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->objects.size(), 1u);
+  auto url = (*store)->SignedUrl("jobs/a/final.mp4", SignedUrlMethod::kGet, 60s);
+  ASSERT_TRUE(url.ok());
+  EXPECT_TRUE(Fetch(*url).body == data);
+  EXPECT_EQ(*(*store)->DeletePrefix("jobs/"), 1u);
+  EXPECT_TRUE(store_->Head("jobs/a/final.mp4").status().IsNotFound());
+}
+
 TEST_F(S3AdapterTest, CheckBucket) {
   EXPECT_TRUE(store_->CheckBucket().ok());
   EXPECT_TRUE(store_->List("stereospot-check/", "", 10)->objects.empty()) << "probe removed";
