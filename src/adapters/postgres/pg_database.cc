@@ -223,9 +223,10 @@ Result<PgRows> PgConnection::Execute(std::string_view sql, const std::vector<PgP
     values[i] = text[i].c_str();
   }
   if (sent != nullptr) *sent = true;
-  PGresult* raw = PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(params.size()),
-                                 values.data(), nullptr, nullptr, 0);
-  PgRows rows(raw);  // adopted before it is checked, so every path clears it
+  // Adopted before it is checked, so every path clears it.
+  PgRows rows(PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(params.size()),
+                             values.data(), nullptr, nullptr, 0));
+  PGresult* raw = rows.handle();
   ExecStatusType st = raw != nullptr ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) return PgError(conn_.get(), raw, "query");
   return rows;
@@ -357,7 +358,7 @@ struct PgDatabase::PoolLease {
   }
 };
 
-PgDatabase::PgDatabase(const PostgresOptions& options)
+PgDatabase::PgDatabase(Key, const PostgresOptions& options)
     : options_(options), channel_(ChannelFor(options.schema)) {}
 
 PgDatabase::~PgDatabase() { listener_.reset(); }
@@ -375,7 +376,7 @@ Result<std::shared_ptr<PgDatabase>> PgDatabase::Connect(const PostgresOptions& o
   if (options.poll_interval.count() < 1 || options.acquire_timeout.count() < 0) {
     return Status::InvalidArgument("postgres poll_interval must be positive, acquire_timeout >= 0");
   }
-  std::shared_ptr<PgDatabase> self(new PgDatabase(options));
+  auto self = std::make_shared<PgDatabase>(Key(), options);
   STEREOSPOT_RETURN_IF_ERROR(self->Migrate());
   self->listener_ = std::make_unique<PgListener>(*self);
   STEREOSPOT_RETURN_IF_ERROR(self->listener_->Start());

@@ -81,6 +81,8 @@ class PgRows {
   bool Bool(int row, int col) const;
   // Rows changed by an INSERT/UPDATE/DELETE without RETURNING.
   std::int64_t affected() const;
+  // The libpq result, for error details; owned by this object.
+  pg_result* handle() const { return result_.get(); }
 
  private:
   std::unique_ptr<pg_result, Clearer> result_;
@@ -90,12 +92,18 @@ class PgConnection;  // one libpq connection and its prepared statements (pg_dat
 class PgListener;    // the LISTEN connection and its thread (pg_database.cc)
 
 class PgDatabase {
+  struct Key {
+    explicit Key() = default;
+  };
+
  public:
   // Connects once to check the server, creates options.schema if missing, applies the schema
   // migrations, and starts listening for queue notifications. kInvalidArgument for bad options,
   // kUnavailable when the server cannot be reached (worth retrying), kPermanent when the
   // schema is newer than this program.
   static Result<std::shared_ptr<PgDatabase>> Connect(const PostgresOptions& options);
+  // Only Connect can make the key; public so that std::make_shared can construct.
+  PgDatabase(Key, const PostgresOptions& options);
   ~PgDatabase();
   PgDatabase(const PgDatabase&) = delete;
   PgDatabase& operator=(const PgDatabase&) = delete;
@@ -123,7 +131,6 @@ class PgDatabase {
 
  private:
   friend class PgListener;
-  explicit PgDatabase(const PostgresOptions& options);
   struct PoolLease;
   Result<PoolLease> Acquire();
   void Release(std::unique_ptr<PgConnection> conn);
