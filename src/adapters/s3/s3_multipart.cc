@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include <pugixml.hpp>
@@ -181,19 +182,26 @@ Status MultipartUpload(const BucketRef& bucket, std::string_view key,
   STEREOSPOT_ASSIGN_OR_RETURN(std::string upload_id, Initiate(bucket, key));
   PartQueue queue(1);
   std::vector<std::thread> workers;
-  for (int i = 0; i < parallel; ++i) {
-    workers.emplace_back([&] {
-      Part part;
-      while (queue.Pop(&part)) {
-        std::string etag;
-        Status s = UploadPart(bucket, key, upload_id, part, &etag);
-        if (!s.ok()) {
-          queue.Fail(std::move(s));
-          return;
-        }
-        queue.Done(part.number, std::move(etag));
+  auto upload_parts = [&] {
+    Part part;
+    while (queue.Pop(&part)) {
+      std::string etag;
+      Status s = UploadPart(bucket, key, upload_id, part, &etag);
+      if (!s.ok()) {
+        queue.Fail(std::move(s));
+        return;
       }
-    });
+      queue.Done(part.number, std::move(etag));
+    }
+  };
+  for (int i = 0; i < parallel; ++i) {
+    try {
+      workers.emplace_back(upload_parts);
+    } catch (const std::system_error& e) {
+      // No exception leaves the adapter; failing the queue also unblocks the reader below.
+      queue.Fail(Status::Unavailable("start a part upload thread: " + std::string(e.what())));
+      break;
+    }
   }
   int number = 0;
   for (auto& data : first_parts) {
