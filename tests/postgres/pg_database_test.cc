@@ -9,6 +9,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
 
 #include "adapters/postgres/pg_job_store.h"
 #include "adapters/postgres/pg_work_queue.h"
@@ -165,6 +167,38 @@ TEST_F(PgDatabaseTest, ASendFromAnotherProcessWakesALongPollWithinMilliseconds) 
               latencies_ms.back());
   // Generous for a loaded, sanitized CI machine; typical is a few ms.
   EXPECT_LT(latencies_ms.back(), 1000.0);
+}
+
+TEST_F(PgDatabaseTest, ASendFromARealSecondProcessWakesALongPoll) {
+  PostgresOptions options = Options(schema_);
+  options.poll_interval = 60s;
+  auto db = Connect(options);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  PgWorkQueue queue(*db, "segments");
+  int child_status = -1;
+  std::thread spawner([&] {
+    std::this_thread::sleep_for(200ms);
+    std::string path = PG_SEND_CHILD_PATH;
+    std::vector<std::string> args = {path, conninfo_, schema_, "segments", "from child"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+    ASSERT_EQ(waitpid(pid, &child_status, 0), pid);
+  });
+  ReceiveOptions receive;
+  receive.wait = 30s;
+  auto start = std::chrono::steady_clock::now();
+  auto got = queue.Receive(receive);
+  auto waited = std::chrono::steady_clock::now() - start;
+  spawner.join();
+  EXPECT_TRUE(WIFEXITED(child_status) && WEXITSTATUS(child_status) == 0) << child_status;
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].body, "from child");
+  // The child's start-up and connect take most of this; the 60 s poll interval none of it.
+  EXPECT_LT(waited, 10s);
 }
 
 TEST_F(PgDatabaseTest, RecoversWhenTheServerDropsEveryConnection) {
