@@ -103,6 +103,12 @@ TEST_F(PgDatabaseTest, RejectsBadOptionsAndReportsAnUnreachableServerAsUnavailab
   options = Options(schema_);
   options.pool_size = 0;
   EXPECT_TRUE(Connect(options).status().IsInvalidArgument());
+  options = Options(schema_);
+  options.conninfo = "host=127.0.0.1 prot=5432";
+  auto typo = Connect(options);
+  EXPECT_TRUE(typo.status().IsInvalidArgument()) << typo.status().ToString();
+  options.conninfo = "postgresql://[::1";
+  EXPECT_TRUE(Connect(options).status().IsInvalidArgument());
   // Port 1 on loopback: refused at once.
   options = Options(schema_);
   options.conninfo = "host=127.0.0.1 port=1 user=stereospot connect_timeout=2";

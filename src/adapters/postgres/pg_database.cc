@@ -385,6 +385,19 @@ Result<std::shared_ptr<PgDatabase>> PgDatabase::Connect(const PostgresOptions& o
   if (options.poll_interval.count() < 1 || options.acquire_timeout.count() < 0) {
     return Status::InvalidArgument("postgres poll_interval must be positive, acquire_timeout >= 0");
   }
+  // A conninfo with settings is checked here, so a typo is a clear invalid argument rather
+  // than a connection failure that looks worth retrying. (A bare word is a database name.)
+  const std::string& conninfo = options.conninfo;
+  if (conninfo.find('=') != std::string::npos || conninfo.rfind("postgres://", 0) == 0 ||
+      conninfo.rfind("postgresql://", 0) == 0) {
+    char* raw_error = nullptr;
+    PgConninfoHandle parsed(PQconninfoParse(conninfo.c_str(), &raw_error));
+    PgMemHandle error(raw_error);
+    if (parsed == nullptr) {
+      return Status::InvalidArgument("postgres conninfo: " +
+                                     std::string(error ? error.get() : "out of memory"));
+    }
+  }
   auto self = std::make_shared<PgDatabase>(Key(), options);
   STEREOSPOT_RETURN_IF_ERROR(self->Migrate());
   self->listener_ = std::make_unique<PgListener>(*self);

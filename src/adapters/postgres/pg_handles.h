@@ -20,8 +20,17 @@ struct PgNotifyFreer {
   void operator()(PGnotify* notify) const { PQfreemem(notify); }
 };
 
+struct PgConninfoFreer {
+  void operator()(PQconninfoOption* options) const { PQconninfoFree(options); }
+};
+struct PgMemFreer {
+  void operator()(char* text) const { PQfreemem(text); }
+};
+
 using PgConnHandle = std::unique_ptr<PGconn, PgConnFinisher>;
 using PgResultHandle = std::unique_ptr<PGresult, PgResultClearer>;
 using PgNotifyHandle = std::unique_ptr<PGnotify, PgNotifyFreer>;
+using PgConninfoHandle = std::unique_ptr<PQconninfoOption, PgConninfoFreer>;
+using PgMemHandle = std::unique_ptr<char, PgMemFreer>;
 
 }  // namespace stereospot::postgres
