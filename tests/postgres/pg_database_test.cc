@@ -298,8 +298,19 @@ TEST_F(PgDatabaseTest, AnExhaustedPoolIsUnavailableAfterTheAcquireTimeout) {
   options.acquire_timeout = 100ms;
   auto db = Connect(options);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  std::thread busy([&] { ASSERT_TRUE((*db)->Execute("SELECT pg_sleep(1.5)").ok()); });
-  std::this_thread::sleep_for(300ms);
+  std::thread busy([&] { ASSERT_TRUE((*db)->Execute("SELECT pg_sleep(2)").ok()); });
+  // Wait (through another database object) until the sleep holds the only connection.
+  auto watcher = Connect(Options(schema_ + "_b"));
+  ASSERT_TRUE(watcher.ok()) << watcher.status().ToString();
+  for (int i = 0; i < 200; ++i) {
+    auto active = (*watcher)->Execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1::text AND "
+        "state = 'active' AND query LIKE 'SELECT pg_sleep%'",
+        {schema_});
+    ASSERT_TRUE(active.ok()) << active.status().ToString();
+    if (active->Int(0, 0) == 1) break;
+    std::this_thread::sleep_for(10ms);
+  }
   auto start = std::chrono::steady_clock::now();
   auto rows = (*db)->Execute("SELECT 1");
   auto waited = std::chrono::steady_clock::now() - start;
@@ -322,11 +333,11 @@ TEST_F(PgDatabaseTest, ServerErrorsMapToStatusCodes) {
   // Statement timeout: transient.
   auto timed = Connect([&] {
     PostgresOptions o = Options(schema_);
-    o.conninfo += " options='-c statement_timeout=50'";
+    o.conninfo += " options='-c statement_timeout=500'";
     return o;
   }());
   ASSERT_TRUE(timed.ok()) << timed.status().ToString();
-  EXPECT_TRUE((*timed)->Execute("SELECT pg_sleep(1)").status().IsUnavailable());
+  EXPECT_TRUE((*timed)->Execute("SELECT pg_sleep(5)").status().IsUnavailable());
 }
 
 TEST(PgErrorMapping, SqlStates) {
