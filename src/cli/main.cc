@@ -7,6 +7,12 @@
 #ifdef STEREOSPOT_HAVE_EVAL
 #include "cli/eval_command.h"
 #endif
+#ifdef STEREOSPOT_HAVE_SERVER
+#include "cli/api_command.h"
+#endif
+#ifdef STEREOSPOT_HAVE_WORKERS
+#include "cli/workers.h"
+#endif
 
 int main(int argc, char** argv) {
   using namespace stereospot::cli;
@@ -24,6 +30,13 @@ int main(int argc, char** argv) {
   RegisterConfigCommands(app, ctx);
   RegisterJobsCommands(app, ctx);
   RegisterQueueCommands(app, ctx);
+#ifdef STEREOSPOT_HAVE_SERVER
+  RegisterApiCommand(app, ctx);
+#endif
+#ifdef STEREOSPOT_HAVE_WORKERS
+  RegisterWorkerCommands(app, ctx);
+  RegisterConvertCommand(app, ctx);
+#endif
 #ifdef STEREOSPOT_HAVE_EVAL
   RegisterEvalCommand(app);
 #endif

@@ -1,0 +1,89 @@
+#include "cli/workers.h"
+
+#include <filesystem>
+#include <thread>
+
+#include <unistd.h>
+
+#include "media/libav_log.h"
+
+namespace stereospot::cli {
+
+Result<WorkerRole> ParseWorkerRole(std::string_view name) {
+  if (name == "media") return WorkerRole::kMedia;
+  if (name == "video") return WorkerRole::kVideo;
+  if (name == "all") return WorkerRole::kAll;
+  return Status::InvalidArgument("unknown worker role '" + std::string(name) +
+                                 "' (one of: media, video, all)");
+}
+
+Result<pipeline::PipelinePorts> PortsOf(const Backend& backend,
+                                        pipeline::MetricsRegistry* metrics) {
+  pipeline::PipelinePorts ports;
+  ports.jobs = backend.jobs.get();
+  ports.objects = backend.objects.get();
+  STEREOSPOT_ASSIGN_OR_RETURN(ports.chunking, backend.Queue(kChunkingQueue));
+  STEREOSPOT_ASSIGN_OR_RETURN(ports.segments, backend.Queue(kSegmentsQueue));
+  STEREOSPOT_ASSIGN_OR_RETURN(ports.reassembly, backend.Queue(kReassemblyQueue));
+  STEREOSPOT_ASSIGN_OR_RETURN(ports.deletion, backend.Queue(kDeletionQueue));
+  ports.metrics = metrics;
+  return ports;
+}
+
+namespace {
+
+std::string ThisWorkerId() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return std::string(host[0] ? host : "host") + ":" + std::to_string(getpid());
+}
+
+std::uint64_t PhysicalMemory() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return 4ULL << 30;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size);
+}
+
+}  // namespace
+
+pipeline::WorkerPoolOptions PoolOptionsFrom(const Config& config, WorkerRole role, bool janitor) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const pipeline::WorkerCounts sized = pipeline::DefaultWorkerCounts(cores, PhysicalMemory());
+  pipeline::WorkerPoolOptions options;
+  options.media_workers = config.workers_media > 0 ? config.workers_media : sized.media;
+  options.video_workers = config.workers_video > 0 ? config.workers_video : sized.video;
+  if (role == WorkerRole::kMedia) options.video_workers = 0;
+  if (role == WorkerRole::kVideo) options.media_workers = 0;
+  options.loop.visibility = std::chrono::seconds(config.queue_visibility_seconds);
+  options.loop.wait = std::chrono::seconds(config.queue_wait_seconds);
+  options.loop.max_receives = config.queue_max_receives;
+  // Stopping releases the message in hand at once: every step is idempotent, so another worker
+  // (or this one after a restart) redoes it, and a stop never waits out a long segment.
+  options.loop.abandon_in_flight = true;
+  options.processor.worker_id = ThisWorkerId();
+  options.processor.scratch_dir = std::filesystem::path(config.data_dir) / "scratch";
+  // A cancel is noticed within one heartbeat (a third of the visibility).
+  options.processor.job_check_interval =
+      std::max(std::chrono::milliseconds(200), options.loop.visibility / 3);
+  // The video workers share the cores: each encodes with its share of them.
+  options.processor.codec_threads =
+      options.video_workers > 0
+          ? std::max(1, static_cast<int>(cores) / std::max(1, options.video_workers))
+          : 0;
+  if (janitor) options.janitor_interval = std::chrono::seconds(60);
+  return options;
+}
+
+Result<std::unique_ptr<pipeline::WorkerPool>> StartWorkers(const Config& config,
+                                                           const Backend& backend, WorkerRole role,
+                                                           bool janitor,
+                                                           pipeline::MetricsRegistry* metrics) {
+  STEREOSPOT_ASSIGN_OR_RETURN(pipeline::PipelinePorts ports, PortsOf(backend, metrics));
+  media::RouteLibavLogs();
+  auto pool = std::make_unique<pipeline::WorkerPool>(ports, PoolOptionsFrom(config, role, janitor));
+  STEREOSPOT_RETURN_IF_ERROR(pool->Start());
+  return pool;
+}
+
+}  // namespace stereospot::cli
