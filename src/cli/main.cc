@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   RegisterApiCommand(app, ctx);
 #endif
 #ifdef STEREOSPOT_HAVE_WORKERS
+  RegisterJobActionCommands(app, ctx);
   RegisterWorkerCommands(app, ctx);
   RegisterConvertCommand(app, ctx);
 #endif

@@ -32,5 +32,8 @@ Result<std::unique_ptr<pipeline::WorkerPool>> StartWorkers(const Config& config,
 
 void RegisterWorkerCommands(CLI::App& app, CliContext& ctx);
 void RegisterConvertCommand(CLI::App& app, CliContext& ctx);
+// Adds retry, cancel, delete, recover-chunking and trigger-reassembly under `jobs` (which
+// RegisterJobsCommands must have created).
+void RegisterJobActionCommands(CLI::App& app, CliContext& ctx);
 
 }  // namespace stereospot::cli

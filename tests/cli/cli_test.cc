@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include "adapters/local/fs_object_store.h"
 #include "adapters/local/sqlite_job_store.h"
 #include "adapters/local/sqlite_work_queue.h"
 #include "core/ids.h"
 #include "core/messages.h"
+#include "core/object_keys.h"
 
 namespace stereospot {
 namespace {
@@ -129,6 +131,86 @@ TEST_F(CliTest, QueuesAndDeadLetterCommands) {
   CliRun purge = Stereospot("dlq purge segments --yes");
   ASSERT_EQ(purge.exit_code, 0) << purge.out;
   EXPECT_NE(purge.out.find("purged 0"), std::string::npos) << purge.out;
+}
+
+TEST_F(CliTest, CancelRetryAndDelete) {
+  Seed();
+  CliRun cancel = Stereospot("jobs cancel " + job_.job_id);
+  ASSERT_EQ(cancel.exit_code, 0) << cancel.out;
+  EXPECT_NE(cancel.out.find("is now cancelled"), std::string::npos) << cancel.out;
+  CliRun again = Stereospot("jobs cancel " + job_.job_id);
+  EXPECT_EQ(again.exit_code, 1) << "a cancelled job cannot be cancelled again: " << again.out;
+  CliRun retry = Stereospot("jobs retry " + job_.job_id);
+  ASSERT_EQ(retry.exit_code, 0) << retry.out;
+  EXPECT_NE(retry.out.find("is now created"), std::string::npos) << retry.out;
+  CliRun running = Stereospot("jobs delete " + job_.job_id);
+  EXPECT_EQ(running.exit_code, 1) << "a job still open is not deleted: " << running.out;
+  ASSERT_EQ(Stereospot("jobs cancel " + job_.job_id).exit_code, 0);
+  CliRun deleted = Stereospot("jobs delete " + job_.job_id);
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.out;
+  EXPECT_EQ(nlohmann::json::parse(Stereospot("queues --json").out)["deletion"]["visible"], 3)
+      << "each cancel and the delete enqueue a deletion message";
+  EXPECT_EQ(Stereospot("jobs retry " + NewJobId()).exit_code, 1);
+  EXPECT_EQ(Stereospot("jobs cancel not-a-job").exit_code, 2);
+}
+
+TEST_F(CliTest, RecoverChunkingAndTriggerReassembly) {
+  fs::create_directories(dir_ / "data");
+  auto db = local::SqliteDatabase::Open(dir_ / "data" / "stereospot.db");
+  ASSERT_TRUE(db.ok());
+  local::SqliteJobStore sqlite_store(*db);
+  JobStore& store = sqlite_store;  // default arguments live on the port
+  auto objects = local::FsObjectStore::Open(dir_ / "data");
+  ASSERT_TRUE(objects.ok());
+  // A job whose chunker died after writing segments 0 and 1 of 3.
+  Job job;
+  job.job_id = NewJobId();
+  ASSERT_TRUE(store.Create(job).ok());
+  ASSERT_TRUE(
+      store.TransitionStatus(job.job_id, JobStatus::kCreated, JobStatus::kChunkingInProgress).ok());
+  std::FILE* f = std::fopen((dir_ / "segment").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("segment bytes", f);
+  std::fclose(f);
+  auto put = [&](int index) {
+    ASSERT_TRUE((*objects)
+                    ->PutFile(*BuildSegmentKey(job.job_id, index, 3, Layout::kTb), dir_ / "segment")
+                    .ok());
+  };
+  put(0);
+  put(1);
+  CliRun incomplete = Stereospot("jobs recover-chunking " + job.job_id + " --yes");
+  EXPECT_EQ(incomplete.exit_code, 1) << incomplete.out;
+  EXPECT_NE(incomplete.out.find("segments 2 of 3 are missing"), std::string::npos)
+      << incomplete.out;
+  EXPECT_EQ(store.Get(job.job_id)->status, JobStatus::kChunkingInProgress);
+  put(2);
+  CliRun unconfirmed = Stereospot("jobs recover-chunking " + job.job_id);
+  EXPECT_EQ(unconfirmed.exit_code, 1) << "no terminal, no --yes: nothing changes";
+  EXPECT_EQ(store.Get(job.job_id)->status, JobStatus::kChunkingInProgress);
+  ASSERT_TRUE(store.PutCompletion({job.job_id, 1, "k", 10, 1, 0, "w", 1}).ok());
+  CliRun recovered = Stereospot("jobs recover-chunking " + job.job_id + " --yes");
+  ASSERT_EQ(recovered.exit_code, 0) << recovered.out;
+  auto after = store.Get(job.job_id);
+  EXPECT_EQ(after->status, JobStatus::kChunkingComplete);
+  EXPECT_EQ(after->total_segments, 3);
+  EXPECT_EQ(nlohmann::json::parse(Stereospot("queues --json").out)["segments"]["visible"], 2)
+      << "only the segments not yet converted are enqueued";
+  CliRun twice = Stereospot("jobs recover-chunking " + job.job_id + " --yes");
+  EXPECT_EQ(twice.exit_code, 1) << "a chunking_complete job is refused: " << twice.out;
+
+  CliRun early = Stereospot("jobs trigger-reassembly " + job.job_id);
+  EXPECT_EQ(early.exit_code, 1) << early.out;
+  EXPECT_NE(early.out.find("1 of 3 segments converted"), std::string::npos) << early.out;
+  ASSERT_TRUE(store.PutCompletion({job.job_id, 0, "k", 10, 1, 0, "w", 1}).ok());
+  ASSERT_TRUE(store.PutCompletion({job.job_id, 2, "k", 10, 1, 0, "w", 1}).ok());
+  CliRun trigger = Stereospot("jobs trigger-reassembly " + job.job_id);
+  ASSERT_EQ(trigger.exit_code, 0) << trigger.out;
+  EXPECT_EQ(store.Get(job.job_id)->status, JobStatus::kReassembling);
+  CliRun resend = Stereospot("jobs trigger-reassembly " + job.job_id);
+  ASSERT_EQ(resend.exit_code, 0) << resend.out;
+  EXPECT_NE(resend.out.find("re-sent"), std::string::npos) << resend.out;
+  EXPECT_EQ(nlohmann::json::parse(Stereospot("queues --json").out)["reassembly"]["visible"], 2);
 }
 
 TEST_F(CliTest, ConfigCheckPrintsEffectiveValuesWithOrigins) {
