@@ -71,6 +71,10 @@ pipeline::WorkerPoolOptions PoolOptionsFrom(const Config& config, WorkerRole rol
       options.video_workers > 0
           ? std::max(1, static_cast<int>(cores) / std::max(1, options.video_workers))
           : 0;
+  options.processor.plan.target_seconds = config.chunking_target_seconds;
+  options.processor.plan.max_bytes =
+      static_cast<std::int64_t>(config.chunking_max_segment_mb) * 1000 * 1000;
+  options.processor.plan.min_segments = config.chunking_min_segments;
   if (janitor) options.janitor_interval = std::chrono::seconds(60);
   return options;
 }

@@ -193,6 +193,12 @@ const std::vector<Option>& Options() {
                           "media workers (chunking, reassembly); 0 = automatic"));
     v.push_back(IntOption("workers.video", &Config::workers_video, 0, 256,
                           "video workers (segment conversion); 0 = automatic"));
+    v.push_back(IntOption("chunking.target_seconds", &Config::chunking_target_seconds, 1, 86400,
+                          "aimed-for segment duration, seconds"));
+    v.push_back(IntOption("chunking.max_segment_mb", &Config::chunking_max_segment_mb, 1, 100000,
+                          "segments larger than this are split further at keyframes, MB"));
+    v.push_back(IntOption("chunking.min_segments", &Config::chunking_min_segments, 1, 10000,
+                          "fewest segments a long enough video is cut into"));
     v.push_back(StringOption("log.level", &Config::log_level, {"debug", "info", "warn", "error"},
                              "lowest level logged"));
     v.push_back(

@@ -41,6 +41,12 @@ struct Config {
   int workers_media = 0;
   int workers_video = 0;
 
+  // Chunking (DESIGN.md section 6): aimed-for segment length and size, and the fewest segments a
+  // long enough video is cut into so several workers share it.
+  int chunking_target_seconds = 300;
+  int chunking_max_segment_mb = 50;
+  int chunking_min_segments = 4;
+
   // Logging: level debug|info|warn|error; format plain|json.
   std::string log_level = "info";
   std::string log_format = "plain";

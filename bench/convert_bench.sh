@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The whole conversion, measured against the ffmpeg CLI in the same run (issue #6, bench).
+#
+#   bench/convert_bench.sh [BUILD_DIR] [SECONDS]      (defaults: build/release, 60)
+#
+# 1. Makes a SECONDS-long 1920x1080 25 fps H.264 clip with audio from lavfi sources.
+# 2. Baseline: the ffmpeg CLI transcodes it to the output size of full side-by-side (3840x1080)
+#    with the converter's encoder settings (libx264, crf 20, preset medium, yuv420p; audio
+#    copied): decode + scale + encode, the floor any converter pays.
+# 3. `stereospot convert` with default parameters (builtin depth, full SBS), several segments
+#    (the default chunking, one video worker per two cores).
+# 4. The same file as one segment (chunking.min_segments=1, target longer than the clip): the
+#    pipeline's overhead is the multi-segment time over the single-segment time.
+# Prints frames per second of each and the ratios (bars: convert/ffmpeg >= 0.75, overhead <=
+# 1.15x). Every output is checked to have all its frames.
+set -euo pipefail
+build=${1:-build/release}
+seconds=${2:-60}
+bin="$build/src/cli/stereospot"
+[ -x "$bin" ] || { echo "convert_bench: $bin not built (make bench builds it)" >&2; exit 1; }
+command -v ffmpeg >/dev/null || { echo "convert_bench: ffmpeg missing: apt-get install ffmpeg" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+frames=$((seconds * 25))
+ffmpeg -v error -f lavfi -i "testsrc2=size=1920x1080:rate=25" -f lavfi -i "sine=frequency=440" \
+  -t "$seconds" -c:v libx264 -preset veryfast -g 50 -pix_fmt yuv420p -c:a aac -b:a 128k \
+  -shortest "$work/clip.mp4"
+
+now() { date +%s.%N; }
+count_frames() {
+  ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets \
+    -of csv=p=0 "$1"
+}
+check() {
+  local got
+  got=$(count_frames "$1")
+  [ "$got" = "$frames" ] || { echo "convert_bench: $1 has $got frames, expected $frames" >&2; exit 1; }
+}
+
+t0=$(now)
+ffmpeg -v error -y -i "$work/clip.mp4" -vf scale=3840:1080 -c:v libx264 -crf 20 -preset medium \
+  -pix_fmt yuv420p -c:a copy "$work/ffmpeg.mp4"
+t1=$(now)
+"$bin" convert "$work/clip.mp4" -o "$work/multi.mp4" 2>"$work/multi.log"
+t2=$(now)
+"$bin" --set chunking.min_segments=1 --set chunking.target_seconds=86400 \
+  --set chunking.max_segment_mb=100000 convert "$work/clip.mp4" -o "$work/single.mp4" \
+  2>"$work/single.log"
+t3=$(now)
+for f in ffmpeg multi single; do check "$work/$f.mp4"; done
+segments=$(grep -o 'wrote .* (\([0-9]*\) segments' "$work/multi.log" | grep -o '([0-9]*' | tr -d '(')
+
+awk -v n="$frames" -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v s="$segments" -v sec="$seconds" 'BEGIN {
+  ff = b - a; multi = c - b; single = d - c
+  printf "clip: %d s 1920x1080 25 fps (%d frames), output 3840x1080 full SBS, libx264 crf 20 medium\n", sec, n
+  printf "ffmpeg CLI transcode (baseline)   %7.1f s  %6.2f fps\n", ff, n / ff
+  printf "stereospot convert, %2d segments   %7.1f s  %6.2f fps\n", s, multi, n / multi
+  printf "stereospot convert, 1 segment     %7.1f s  %6.2f fps\n", single, n / single
+  printf "ratio convert/ffmpeg (fps)        %7.2f  (bar >= 0.75)\n", ff / multi
+  printf "pipeline overhead multi/single    %7.2fx (bar <= 1.15x)\n", multi / single
+}'
