@@ -22,6 +22,9 @@ LIB_PKGS=(
 TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev ffmpeg sqlite3 postgresql-15)
 # The S3 adapter's tests run s3rver (npm, pinned in tests/s3/package-lock.json) on Node.
 TEST_PKGS+=(nodejs)
+# The web UI's browser tests drive Debian's headless chromium with playwright-core (npm, pinned in
+# tests/browser/package-lock.json); bench/http_bench.sh loads the API with wrk.
+TEST_PKGS+=(chromium wrk)
 # Depth network export (tools/export_depth_onnx.py) and the onnx backend's tests, which export
 # networks with random weights and compare with PyTorch. Debian's interpreter (/usr/bin/python3)
 # is the one that sees these packages.
@@ -52,9 +55,20 @@ npm_ci_s3() {
   fi
 }
 
+# playwright-core for the browser tests, once (tests/browser/node_modules is not in git).
+npm_ci_browser() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+  if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+    echo "install-deps: npm ci in tests/browser (playwright-core for the browser tests)"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#ALL_PKGS[@]} packages present"
   npm_ci_s3
+  npm_ci_browser
   exit 0
 fi
 
@@ -74,4 +88,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 npm_ci_s3
+npm_ci_browser
 echo "install-deps: done"
