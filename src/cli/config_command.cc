@@ -12,18 +12,18 @@ int RunCheck(const GlobalOptions& globals) {
   auto loaded = LoadConfigOrReport(globals);
   if (!loaded) return kExitUsage;
   std::cout << DescribeConfig(*loaded);
-  // Reach the backend the configuration names, creating nothing: a missing data directory is
-  // reported as a note (serve creates it), anything else as an error.
-  auto backend = OpenBackend(loaded->config, OpenMode::kMustExist);
-  if (backend.ok()) {
-    std::cout << "# backend reachable: " << backend->description << "\n";
-    return kExitOk;
+  // Reach the backend the configuration names: on the embedded backend creating nothing (a
+  // missing data directory is a note: serve creates it); on the distributed one, PostgreSQL
+  // (migrated) and the bucket (written to). Every failure is reported, not just the first.
+  BackendCheck check = CheckBackend(loaded->config);
+  for (const std::string& line : check.lines) {
+    if (line.rfind("error: ", 0) == 0) {
+      std::cerr << line << "\n";
+    } else {
+      std::cout << "# " << line << "\n";
+    }
   }
-  if (backend.status().IsNotFound()) {
-    std::cout << "# note: " << backend.status().message() << "\n";
-    return kExitOk;
-  }
-  return ReportError(backend.status());
+  return check.ok ? kExitOk : kExitFailure;
 }
 
 }  // namespace
