@@ -11,6 +11,11 @@
 
 #include <opencv2/imgproc.hpp>
 
+#if defined(__x86_64__) || defined(__i386__)
+#define STEREOSPOT_VIEW_SYNTH_X86 1
+#include <immintrin.h>
+#endif
+
 namespace stereospot::stereo {
 namespace {
 
@@ -74,8 +79,8 @@ inline void BlendSpread(uint64_t a, uint64_t b, int w8, uint8_t* o) {
 // of whichever neighbour is farther (smaller shift): a disocclusion exposes background, and the
 // foreground edge must not be smeared into it. On a tie the neighbour with the smaller column
 // wins: the one before the run, or after it in mirrored (left eye) order.
-template <bool kMirror>
-void FillHoles(const uint64_t* src_row, uint64_t* buf, int32_t* z, int w) {
+template <bool kMirror, typename Pixel>
+void FillHoles(const Pixel* src_row, Pixel* buf, int32_t* z, int w) {
   int x = 0;
   while (x < w) {
     if (z[x] != kEmpty) {
@@ -179,6 +184,266 @@ void SplatSmoothRow(const uint64_t* v, const int32_t* t, const int32_t* c, int b
   for (int p = end; p < w; ++p) Put3<kMirror>(dst, w, p, edge);
 }
 
+// Fills t (landing positions) and c (the first output pixel at or after each, clamped to the
+// row) of a row in scan order, in loops the compiler vectorises: segment u - 1 .. u covers output
+// pixels [c[u - 1], c[u]). Returns whether the row is smooth: neither a fold nor a gap, so all
+// segments chain into one run of output pixels, which needs no per-pixel shift (z) to find its
+// ends or to fill holes (most rows).
+template <bool kMirror>
+inline bool PlaceRow(const int32_t* s, int32_t* t, int32_t* c, int w) {
+  const int32_t lo = -kMargin * kOne, hi = (w + kMargin) * kOne;
+  for (int u = 0; u < w; ++u) {
+    t[u] = std::min(std::max(u * kOne - s[kMirror ? w - 1 - u : u], lo), hi);
+  }
+  for (int u = 0; u < w; ++u) c[u] = std::min(std::max(CeilPixel(t[u]), 0), w);
+  // (span - 1) >> 9 is zero exactly for spans in [1, kMaxSpan]: a reduction that vectorises.
+  static_assert(kMaxSpan == 1 << 9);
+  uint32_t out_of_range = 0;
+  for (int u = 1; u < w; ++u) out_of_range |= static_cast<uint32_t>(t[u] - t[u - 1] - 1) >> 9;
+  return out_of_range == 0;
+}
+
+// Scalar Blend on packed pixels (bytes 0-2), with any weight (a weight outside [0, 256] gives a
+// meaningless pixel without undefined behaviour).
+inline uint32_t BlendPacked(uint32_t a, uint32_t b, int w8) {
+  const auto spread = [](uint32_t p) {
+    return (p & 0xFF) | (static_cast<uint64_t>((p >> 16) & 0xFF) << 16) |
+           (static_cast<uint64_t>((p >> 8) & 0xFF) << 40);
+  };
+  return Pack(Blend(spread(a), spread(b), w8));
+}
+
+#if defined(STEREOSPOT_VIEW_SYNTH_X86)
+// The SSE4.1 splat (runtime dispatch: the binary still runs on any x86-64). Same arithmetic and
+// write order as SplatRow, so its output is bit-identical; the difference is the order of work.
+// For every segment u - 1 .. u a vector pass blends both output pixels it may cover (c[u - 1] and
+// c[u - 1] + 1) and their shifts, four segments at a time from contiguous inputs. A scalar pass
+// then stores the candidates a segment does cover, in increasing u as SplatRow does. Pixels are
+// packed (bytes 0-2 of a word) rather than spread.
+#define STEREOSPOT_SSE41 __attribute__((target("sse4.1")))
+
+STEREOSPOT_SSE41 inline __m128i Load(const void* p) {
+  return _mm_loadu_si128(static_cast<const __m128i*>(p));
+}
+STEREOSPOT_SSE41 inline void Store(void* p, __m128i x) {
+  _mm_storeu_si128(static_cast<__m128i*>(p), x);
+}
+
+// Elements u - 1 .. u + 2 (*first) and u .. u + 3 (*second) in scan order of a row held in
+// column order. REQUIRES: 1 <= u, u + 3 < w.
+template <bool kMirror, typename T>
+STEREOSPOT_SSE41 inline void LoadPairs(const T* row, int w, int u, __m128i* first,
+                                       __m128i* second) {
+  if (kMirror) {
+    *first = _mm_shuffle_epi32(Load(row + (w - u - 3)), 0x1B);
+    *second = _mm_shuffle_epi32(Load(row + (w - u - 4)), 0x1B);
+  } else {
+    *first = Load(row + u - 1);
+    *second = Load(row + u);
+  }
+}
+
+// Blend of two channel vectors in 16-bit lanes: a * (256 - w8) + b * w8 + 128 equals
+// a * 256 + (b - a) * w8 + 128, which lies in [0, 255 * 256 + 128], so the same value modulo
+// 1 << 16 gives Blend's result exactly.
+STEREOSPOT_SSE41 inline __m128i BlendLanes(__m128i a16, __m128i b16, __m128i w8) {
+  const __m128i d = _mm_mullo_epi16(_mm_sub_epi16(b16, a16), w8);
+  const __m128i sum = _mm_add_epi16(_mm_slli_epi16(a16, kFrac), d);
+  return _mm_srli_epi16(_mm_add_epi16(sum, _mm_set1_epi16(kOne / 2)), kFrac);
+}
+// Blend of four pairs of packed pixels with four 32-bit weights.
+STEREOSPOT_SSE41 inline __m128i Blend4(__m128i a, __m128i b, __m128i w32) {
+  const __m128i zero = _mm_setzero_si128();
+  const __m128i w16 = _mm_packus_epi32(w32, w32);  // w0 w1 w2 w3 w0 w1 w2 w3
+  const __m128i w2 = _mm_unpacklo_epi16(w16, w16);
+  const __m128i wlo = _mm_unpacklo_epi32(w2, w2);  // pixel 0's weight x4, pixel 1's x4
+  const __m128i whi = _mm_unpackhi_epi32(w2, w2);
+  const __m128i lo = BlendLanes(_mm_unpacklo_epi8(a, zero), _mm_unpacklo_epi8(b, zero), wlo);
+  const __m128i hi = BlendLanes(_mm_unpackhi_epi8(a, zero), _mm_unpackhi_epi8(b, zero), whi);
+  return _mm_packus_epi16(lo, hi);
+}
+
+// Packs a row of w 3-byte pixels into words (bytes 0-2), column order.
+STEREOSPOT_SSE41 void PackRowSse41(const uint8_t* src, int w, uint32_t* v32) {
+  const __m128i spread = _mm_setr_epi8(0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11, -1);
+  int x = 0;
+  for (; x + 6 <= w; x += 4) Store(v32 + x, _mm_shuffle_epi8(Load(src + 3 * x), spread));
+  for (; x < w; ++x) {
+    const uint8_t* p = src + 3 * x;
+    v32[x] = p[0] | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16);
+  }
+}
+
+// Writes out (w packed pixels in u order) to dst as 3-byte pixels in column order, four a store;
+// each store's last four bytes are rewritten by the next store or the tail.
+template <bool kMirror>
+STEREOSPOT_SSE41 void StorePackedSse41(const uint32_t* out, int w, uint8_t* dst) {
+  const __m128i squeeze =
+      kMirror ? _mm_setr_epi8(12, 13, 14, 8, 9, 10, 4, 5, 6, 0, 1, 2, -1, -1, -1, -1)
+              : _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+  int x = 0;
+  for (; x + 6 <= w; x += 4) {
+    Store(dst + 3 * x, _mm_shuffle_epi8(Load(out + (kMirror ? w - 4 - x : x)), squeeze));
+  }
+  for (; x < w; ++x) Put3<false>(dst, w, x, out[kMirror ? w - 1 - x : x]);
+}
+
+// Candidates of every segment u - 1 .. u (u in [1, w)): pa[u] and pb[u] the blended pixels at
+// c[u - 1] and c[u - 1] + 1 and, with kDepth, za[u] and zb[u] their shifts (SplatRow's z). A
+// candidate outside the segment, or of a fold or a gap, is meaningless.
+template <bool kMirror, bool kDepth>
+STEREOSPOT_SSE41 void CandidatesSse41(const int32_t* s, const uint32_t* v32, const int32_t* t,
+                                      const int32_t* c, int w, uint32_t* pa, uint32_t* pb,
+                                      int32_t* za, int32_t* zb) {
+  const int32_t* recip = GetReciprocals().of;
+  // Spans outside [1, kMaxSpan] (folds, gaps) are folded into the table's range: span = k + 1.
+  const int32_t* r1 = recip + 1;
+  const __m128i k_mask = _mm_set1_epi32(kMaxSpan - 1);
+  int u = 1;
+  for (; u + 3 < w; u += 4) {
+    const __m128i t0 = Load(t + u - 1);
+    const __m128i x = _mm_sub_epi32(_mm_slli_epi32(Load(c + u - 1), kFrac), t0);
+    const __m128i k =
+        _mm_and_si128(_mm_sub_epi32(_mm_sub_epi32(Load(t + u), t0), _mm_set1_epi32(1)), k_mask);
+    const __m128i rr = _mm_setr_epi32(r1[_mm_cvtsi128_si32(k)], r1[_mm_extract_epi32(k, 1)],
+                                      r1[_mm_extract_epi32(k, 2)], r1[_mm_extract_epi32(k, 3)]);
+    // A covered pixel has 0 <= x < span, so x * r < 1 << 24; other products may wrap (unsigned).
+    const __m128i wa = _mm_srli_epi32(_mm_mullo_epi32(x, rr), 16);
+    const __m128i wb =
+        _mm_srli_epi32(_mm_mullo_epi32(_mm_add_epi32(x, _mm_set1_epi32(kOne)), rr), 16);
+    __m128i a, b;
+    LoadPairs<kMirror>(v32, w, u, &a, &b);
+    Store(pa + u, Blend4(a, b, wa));
+    Store(pb + u, Blend4(a, b, wb));
+    if (kDepth) {
+      __m128i s0, s1;
+      LoadPairs<kMirror>(s, w, u, &s0, &s1);
+      const __m128i ds = _mm_sub_epi32(s1, s0);
+      Store(za + u, _mm_add_epi32(s0, _mm_srai_epi32(_mm_mullo_epi32(ds, wa), kFrac)));
+      Store(zb + u, _mm_add_epi32(s0, _mm_srai_epi32(_mm_mullo_epi32(ds, wb), kFrac)));
+    }
+  }
+  const auto col = [w](int i) { return kMirror ? w - 1 - i : i; };
+  for (; u < w; ++u) {
+    // Unsigned products wrap like the vector lanes for meaningless candidates.
+    const uint32_t x = static_cast<uint32_t>(c[u - 1] * kOne - t[u - 1]);
+    const uint32_t rr = static_cast<uint32_t>(r1[(t[u] - t[u - 1] - 1) & (kMaxSpan - 1)]);
+    const int wa = static_cast<int>((x * rr) >> 16);
+    const int wb = static_cast<int>(((x + kOne) * rr) >> 16);
+    const uint32_t a = v32[col(u - 1)], b = v32[col(u)];
+    pa[u] = BlendPacked(a, b, wa);
+    pb[u] = BlendPacked(a, b, wb);
+    if (kDepth) {
+      const int32_t s0 = s[col(u - 1)];
+      const uint32_t ds = static_cast<uint32_t>(s[col(u)] - s0);
+      za[u] = s0 + (static_cast<int32_t>(ds * static_cast<uint32_t>(wa)) >> kFrac);
+      zb[u] = s0 + (static_cast<int32_t>(ds * static_cast<uint32_t>(wb)) >> kFrac);
+    }
+  }
+}
+
+// Scratch rows of SplatRowSse41.
+struct SimdRows {
+  const int32_t* s;   // fixed-point shifts, column order
+  const uint32_t* v;  // packed source pixels, column order
+  int32_t* t;         // landing positions, scan order
+  int32_t* c;         // first output pixel of each landing position
+  uint32_t* pa;       // candidates (see CandidatesSse41)
+  uint32_t* pb;
+  int32_t* za;
+  int32_t* zb;
+  uint32_t* out;  // output pixels in scan order, w + 2 (the last is scratch)
+  int32_t* z;     // shift of each output pixel, w + 2 (the last is scratch)
+};
+
+// SplatRow with SSE4.1 (see above); `rows` as described in SimdRows.
+template <bool kMirror>
+STEREOSPOT_SSE41 void SplatRowSse41(const SimdRows& rows, int w, uint8_t* dst) {
+  const int32_t* s = rows.s;
+  const uint32_t* v = rows.v;
+  const int32_t* t = rows.t;
+  const int32_t* c = rows.c;
+  const uint32_t* pa = rows.pa;
+  const uint32_t* pb = rows.pb;
+  uint32_t* out = rows.out;
+  int32_t* z = rows.z;
+  const auto col = [w](int u) { return kMirror ? w - 1 - u : u; };
+  const bool smooth = PlaceRow<kMirror>(s, rows.t, rows.c, w);
+  const int begin0 = std::min(std::max(CeilPixel(t[0] - kOne / 2), 0), w);
+  const int end0 = std::min(std::max(CeilPixel(t[w - 1] + kOne / 2), 0), w);
+  if (smooth && begin0 < end0) {
+    // SplatSmoothRow. Segments span at most two output pixels and c never decreases, so storing
+    // both candidates of every segment in increasing u leaves at each pixel of the run
+    // [c[0], c[w - 1]) the candidate of the segment covering it; a candidate past the run (at
+    // c[w - 1], w + 1 at most) is rewritten by the end fills or lies in the scratch.
+    CandidatesSse41<kMirror, false>(s, v, t, c, w, rows.pa, rows.pb, nullptr, nullptr);
+    for (int u = 1; u < w; ++u) {
+      const int p = c[u - 1];
+      out[p] = pa[u];
+      out[p + 1] = pb[u];
+    }
+    std::fill(out + begin0, out + c[0], v[col(0)]);
+    std::fill(out + c[w - 1], out + end0, v[col(w - 1)]);
+    std::fill(out, out + begin0, out[begin0]);
+    std::fill(out + end0, out + w, out[end0 - 1]);
+    StorePackedSse41<kMirror>(out, w, dst);
+    return;
+  }
+  CandidatesSse41<kMirror, true>(s, v, t, c, w, rows.pa, rows.pb, rows.za, rows.zb);
+  const int32_t* za = rows.za;
+  const int32_t* zb = rows.zb;
+  const int scratch = w + 1;
+  const auto cover = [&](int32_t from, int32_t to, uint32_t colour, int32_t sh) {
+    const int p1 = std::min(CeilPixel(to), w);
+    for (int p = std::max(CeilPixel(from), 0); p < p1; ++p) {
+      out[p] = colour;
+      z[p] = sh;
+    }
+  };
+  std::fill(z, z + w, kEmpty);
+  bool broken = false;
+  cover(t[0] - kOne / 2, t[0], v[col(0)], s[col(0)]);
+  for (int u = 1; u < w; ++u) {
+    const int32_t t0 = t[u - 1], t1 = t[u];
+    const int c0 = c[u - 1], c1 = c[u];
+    if (static_cast<uint32_t>(t1 - t0 - 1) < static_cast<uint32_t>(kMaxSpan)) [[likely]] {
+      // What SplatRow writes, without branches: a candidate the segment does not cover goes to
+      // the scratch entry.
+      const int ia = c0 < c1 ? c0 : scratch;
+      const int ib = c0 + 1 < c1 ? c0 + 1 : scratch;
+      out[ia] = pa[u];
+      z[ia] = za[u];
+      out[ib] = pb[u];
+      z[ib] = zb[u];
+    } else {
+      cover(t0, t0 + kOne / 2, v[col(u - 1)], s[col(u - 1)]);
+      cover(t1 - kOne / 2, t1, v[col(u)], s[col(u)]);
+      broken = true;
+    }
+  }
+  cover(t[w - 1], t[w - 1] + kOne / 2, v[col(w - 1)], s[col(w - 1)]);
+  int begin = 0, end = w;
+  if (!broken) {
+    while (begin < w && z[begin] == kEmpty) ++begin;
+    while (end > begin && z[end - 1] == kEmpty) --end;
+  }
+  if (broken || begin == end) {
+    FillHoles<kMirror>(v, out, z, w);
+  } else {
+    std::fill(out, out + begin, out[begin]);
+    std::fill(out + end, out + w, out[end - 1]);
+  }
+  StorePackedSse41<kMirror>(out, w, dst);
+}
+
+bool CpuHasSse41() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("sse4.1") != 0;
+}
+#else
+bool CpuHasSse41() { return false; }
+#endif
+
 // Forward-maps one row into `buf` (w + 1 spread pixels; the last is scratch) with `z` (w + 1
 // entries). In "u" coordinates (u = x for the right eye, u = w - 1 - x for the left) source
 // pixel u lands at u - shift, and the row is scanned in increasing u: the direction the eye
@@ -188,10 +453,6 @@ template <bool kMirror>
 void SplatRow(const int32_t* s, const uint64_t* v, int32_t* t, int32_t* c, uint64_t* buf,
               int32_t* z, int w, uint8_t* dst) {
   const auto col = [w](int u) { return kMirror ? w - 1 - u : u; };
-  const int32_t lo = -kMargin * kOne, hi = (w + kMargin) * kOne;
-  const auto place = [lo, hi](int u, int32_t sh) {
-    return std::min(std::max(u * kOne - sh, lo), hi);
-  };
   const int32_t* recip = GetReciprocals().of;
   // A source pixel covers half a pixel either side of where it lands: a surface that ends at a
   // gap, a fold or the row's end still owns the output pixels within that half pixel.
@@ -202,17 +463,7 @@ void SplatRow(const int32_t* s, const uint64_t* v, int32_t* t, int32_t* c, uint6
       z[p] = sh;
     }
   };
-  // Landing positions and the first output pixel at or after each (clamped to the row) in
-  // loops the compiler vectorises: segment u - 1 .. u covers output pixels [c[u - 1], c[u]).
-  for (int u = 0; u < w; ++u) t[u] = place(u, s[col(u)]);
-  for (int u = 0; u < w; ++u) c[u] = std::min(std::max(CeilPixel(t[u]), 0), w);
-  // Most rows have neither a fold nor a gap: all segments then chain into one run of output
-  // pixels, which needs no per-pixel shift (z) to find its ends or to fill holes.
-  // (span - 1) >> 9 is zero exactly for spans in [1, kMaxSpan]: a reduction that vectorises.
-  static_assert(kMaxSpan == 1 << 9);
-  uint32_t out_of_range = 0;
-  for (int u = 1; u < w; ++u) out_of_range |= static_cast<uint32_t>(t[u] - t[u - 1] - 1) >> 9;
-  const bool smooth = out_of_range == 0;
+  const bool smooth = PlaceRow<kMirror>(s, t, c, w);
   const int run_begin = std::min(std::max(CeilPixel(t[0] - kOne / 2), 0), w);
   const int run_end = std::min(std::max(CeilPixel(t[w - 1] + kOne / 2), 0), w);
   if (smooth && run_begin < run_end) {
@@ -298,6 +549,8 @@ void BackwardRow(const uint8_t* src, const float* shift, uint8_t* dst, int w, fl
 
 }  // namespace
 
+ViewSynthesizer::ViewSynthesizer() : simd_supported_(CpuHasSse41()), simd_(simd_supported_) {}
+
 double ShiftScale(double divergence, int width, int height) {
   return divergence / 200.0 * static_cast<double>(std::max(width, height));
 }
@@ -338,16 +591,41 @@ void ViewSynthesizer::PrepareRow(const uint8_t* src, const float* shift, int wid
     row_t_.resize(n);
     row_c_.resize(n);
     row_buf_.resize(n + 1);
-    row_z_.resize(n + 1);
+    row_z_.resize(n + 2);
+    row_v32_.resize(n);
+    row_pa_.resize(n);
+    row_pb_.resize(n);
+    row_za_.resize(n);
+    row_zb_.resize(n);
+    row_out_.resize(n + 2);
   }
   const float limit = static_cast<float>(width + kMargin);
   int32_t* s = row_s_.data();
   uint64_t* v = row_v_.data();
   for (int x = 0; x < width; ++x) s[x] = ToFixed(shift[x], limit);
+#if defined(STEREOSPOT_VIEW_SYNTH_X86)
+  if (simd_) {
+    PackRowSse41(src, width, row_v32_.data());
+    return;
+  }
+#endif
   for (int x = 0; x < width; ++x) v[x] = Spread(src + 3 * x);
 }
 
 void ViewSynthesizer::SplatPrepared(int width, Eye eye, uint8_t* dst) {
+#if defined(STEREOSPOT_VIEW_SYNTH_X86)
+  if (simd_) {
+    const SimdRows rows{row_s_.data(),   row_v32_.data(), row_t_.data(),  row_c_.data(),
+                        row_pa_.data(),  row_pb_.data(),  row_za_.data(), row_zb_.data(),
+                        row_out_.data(), row_z_.data()};
+    if (eye == Eye::kLeft) {
+      SplatRowSse41<true>(rows, width, dst);
+    } else {
+      SplatRowSse41<false>(rows, width, dst);
+    }
+    return;
+  }
+#endif
   if (eye == Eye::kLeft) {
     SplatRow<true>(row_s_.data(), row_v_.data(), row_t_.data(), row_c_.data(), row_buf_.data(),
                    row_z_.data(), width, dst);

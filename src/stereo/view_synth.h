@@ -42,7 +42,7 @@ Status ShiftFromDepth(const cv::Mat& depth, double divergence, double convergenc
 // views can be written straight into the packed frame without a copy.
 class ViewSynthesizer {
  public:
-  ViewSynthesizer() = default;
+  ViewSynthesizer();
   ViewSynthesizer(const ViewSynthesizer&) = delete;
   ViewSynthesizer& operator=(const ViewSynthesizer&) = delete;
   ViewSynthesizer(ViewSynthesizer&&) = default;
@@ -79,6 +79,12 @@ class ViewSynthesizer {
   void RenderRowPair(const uint8_t* src, const float* shift, int width, RenderMethod method,
                      uint8_t* left, uint8_t* right);
 
+  // Whether splat rows take the SSE4.1 path, chosen at construction from the CPU (runtime
+  // dispatch: the binary runs on any x86-64). Both paths give bit-identical output; tests turn
+  // the SIMD path off to compare them. Takes effect from the next row.
+  bool simd() const { return simd_; }
+  void set_simd_for_testing(bool on) { simd_ = on && simd_supported_; }
+
   // A segment between neighbouring source pixels that covers more output pixels than this is
   // treated as a disocclusion rather than a stretched surface.
   static constexpr float kMaxStretch = 2.0f;
@@ -95,7 +101,15 @@ class ViewSynthesizer {
   std::vector<int32_t> row_t_;     // landing position (1/256 px) of each source pixel, scan order
   std::vector<int32_t> row_c_;     // first output pixel at or after each landing position
   std::vector<uint64_t> row_buf_;  // splatted pixels (spread) in scan order, + 1 scratch pixel
-  std::vector<int32_t> row_z_;     // shift (1/256 px) of each splatted pixel, + 1 scratch entry
+  std::vector<int32_t> row_z_;     // shift (1/256 px) of each splatted pixel, + 2 scratch entries
+  // SSE4.1 path: packed pixels (bytes 0-2 of a word) instead of row_v_ and row_buf_, and the
+  // candidates of each segment (see view_synth.cc).
+  std::vector<uint32_t> row_v32_;          // source pixels, column order
+  std::vector<uint32_t> row_pa_, row_pb_;  // blended pixels at c[u - 1] and c[u - 1] + 1
+  std::vector<int32_t> row_za_, row_zb_;   // their shifts
+  std::vector<uint32_t> row_out_;          // splatted pixels in scan order, + 2 scratch pixels
+  bool simd_supported_ = false;            // the CPU has SSE4.1
+  bool simd_ = false;                      // splat rows take the SSE4.1 path
 };
 
 }  // namespace stereospot::stereo
