@@ -294,12 +294,12 @@ STEREOSPOT_SSE41 void StorePackedSse41(const uint32_t* out, int w, uint8_t* dst)
 template <bool kMirror, bool kDepth>
 STEREOSPOT_SSE41 void CandidatesSse41(const int32_t* s, const uint32_t* v32, const int32_t* t,
                                       const int32_t* c, int w, uint32_t* pa, uint32_t* pb,
-                                      int32_t* za, int32_t* zb) {
+                                      int32_t* za, int32_t* zb, int u_begin = 1) {
   const int32_t* recip = GetReciprocals().of;
   // Spans outside [1, kMaxSpan] (folds, gaps) are folded into the table's range: span = k + 1.
   const int32_t* r1 = recip + 1;
   const __m128i k_mask = _mm_set1_epi32(kMaxSpan - 1);
-  int u = 1;
+  int u = u_begin;
   for (; u + 3 < w; u += 4) {
     const __m128i t0 = Load(t + u - 1);
     const __m128i x = _mm_sub_epi32(_mm_slli_epi32(Load(c + u - 1), kFrac), t0);
@@ -342,6 +342,85 @@ STEREOSPOT_SSE41 void CandidatesSse41(const int32_t* s, const uint32_t* v32, con
   }
 }
 
+// The AVX2 layer (eight segments at a time) for the two vectorised passes; the rest of the row
+// is SSE4.1. Same arithmetic lane for lane: unpacking and packing work within 128-bit halves, so
+// each half is exactly the SSE4.1 computation.
+#define STEREOSPOT_AVX2 __attribute__((target("avx2")))
+
+STEREOSPOT_AVX2 inline __m256i Load8(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+STEREOSPOT_AVX2 inline void Store8(void* p, __m256i x) {
+  _mm256_storeu_si256(static_cast<__m256i*>(p), x);
+}
+
+// LoadPairs for eight elements. REQUIRES: 1 <= u, u + 7 < w.
+template <bool kMirror, typename T>
+STEREOSPOT_AVX2 inline void LoadPairs8(const T* row, int w, int u, __m256i* first,
+                                       __m256i* second) {
+  if (kMirror) {
+    const __m256i reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    *first = _mm256_permutevar8x32_epi32(Load8(row + (w - u - 7)), reverse);
+    *second = _mm256_permutevar8x32_epi32(Load8(row + (w - u - 8)), reverse);
+  } else {
+    *first = Load8(row + u - 1);
+    *second = Load8(row + u);
+  }
+}
+
+STEREOSPOT_AVX2 inline __m256i BlendLanes8(__m256i a16, __m256i b16, __m256i w8) {
+  const __m256i d = _mm256_mullo_epi16(_mm256_sub_epi16(b16, a16), w8);
+  const __m256i sum = _mm256_add_epi16(_mm256_slli_epi16(a16, kFrac), d);
+  return _mm256_srli_epi16(_mm256_add_epi16(sum, _mm256_set1_epi16(kOne / 2)), kFrac);
+}
+STEREOSPOT_AVX2 inline __m256i Blend8(__m256i a, __m256i b, __m256i w32) {
+  const __m256i zero = _mm256_setzero_si256();
+  const __m256i w16 = _mm256_packus_epi32(w32, w32);
+  const __m256i w2 = _mm256_unpacklo_epi16(w16, w16);
+  const __m256i wlo = _mm256_unpacklo_epi32(w2, w2);
+  const __m256i whi = _mm256_unpackhi_epi32(w2, w2);
+  const __m256i lo = BlendLanes8(_mm256_unpacklo_epi8(a, zero), _mm256_unpacklo_epi8(b, zero), wlo);
+  const __m256i hi = BlendLanes8(_mm256_unpackhi_epi8(a, zero), _mm256_unpackhi_epi8(b, zero), whi);
+  return _mm256_packus_epi16(lo, hi);
+}
+
+template <bool kMirror>
+STEREOSPOT_AVX2 bool PlaceRowAvx2(const int32_t* s, int32_t* t, int32_t* c, int w) {
+  return PlaceRow<kMirror>(s, t, c, w);
+}
+
+// CandidatesSse41 eight segments at a time; the last few go to CandidatesSse41.
+template <bool kMirror, bool kDepth>
+STEREOSPOT_AVX2 void CandidatesAvx2(const int32_t* s, const uint32_t* v32, const int32_t* t,
+                                    const int32_t* c, int w, uint32_t* pa, uint32_t* pb,
+                                    int32_t* za, int32_t* zb) {
+  const int* r1 = GetReciprocals().of + 1;  // span = k + 1
+  const __m256i k_mask = _mm256_set1_epi32(kMaxSpan - 1);
+  int u = 1;
+  for (; u + 7 < w; u += 8) {
+    const __m256i t0 = Load8(t + u - 1);
+    const __m256i x = _mm256_sub_epi32(_mm256_slli_epi32(Load8(c + u - 1), kFrac), t0);
+    const __m256i k = _mm256_and_si256(
+        _mm256_sub_epi32(_mm256_sub_epi32(Load8(t + u), t0), _mm256_set1_epi32(1)), k_mask);
+    const __m256i rr = _mm256_i32gather_epi32(r1, k, 4);
+    const __m256i wa = _mm256_srli_epi32(_mm256_mullo_epi32(x, rr), 16);
+    const __m256i wb =
+        _mm256_srli_epi32(_mm256_mullo_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(kOne)), rr), 16);
+    __m256i a, b;
+    LoadPairs8<kMirror>(v32, w, u, &a, &b);
+    Store8(pa + u, Blend8(a, b, wa));
+    Store8(pb + u, Blend8(a, b, wb));
+    if (kDepth) {
+      __m256i s0, s1;
+      LoadPairs8<kMirror>(s, w, u, &s0, &s1);
+      const __m256i ds = _mm256_sub_epi32(s1, s0);
+      Store8(za + u, _mm256_add_epi32(s0, _mm256_srai_epi32(_mm256_mullo_epi32(ds, wa), kFrac)));
+      Store8(zb + u, _mm256_add_epi32(s0, _mm256_srai_epi32(_mm256_mullo_epi32(ds, wb), kFrac)));
+    }
+  }
+  CandidatesSse41<kMirror, kDepth>(s, v32, t, c, w, pa, pb, za, zb, u);
+}
+
 // Scratch rows of SplatRowSse41.
 struct SimdRows {
   const int32_t* s;   // fixed-point shifts, column order
@@ -357,7 +436,7 @@ struct SimdRows {
 };
 
 // SplatRow with SSE4.1 (see above); `rows` as described in SimdRows.
-template <bool kMirror>
+template <bool kMirror, bool kAvx2>
 STEREOSPOT_SSE41 void SplatRowSse41(const SimdRows& rows, int w, uint8_t* dst) {
   const int32_t* s = rows.s;
   const uint32_t* v = rows.v;
@@ -368,7 +447,8 @@ STEREOSPOT_SSE41 void SplatRowSse41(const SimdRows& rows, int w, uint8_t* dst) {
   uint32_t* out = rows.out;
   int32_t* z = rows.z;
   const auto col = [w](int u) { return kMirror ? w - 1 - u : u; };
-  const bool smooth = PlaceRow<kMirror>(s, rows.t, rows.c, w);
+  const bool smooth =
+      kAvx2 ? PlaceRowAvx2<kMirror>(s, rows.t, rows.c, w) : PlaceRow<kMirror>(s, rows.t, rows.c, w);
   const int begin0 = std::min(std::max(CeilPixel(t[0] - kOne / 2), 0), w);
   const int end0 = std::min(std::max(CeilPixel(t[w - 1] + kOne / 2), 0), w);
   if (smooth && begin0 < end0) {
@@ -376,7 +456,11 @@ STEREOSPOT_SSE41 void SplatRowSse41(const SimdRows& rows, int w, uint8_t* dst) {
     // both candidates of every segment in increasing u leaves at each pixel of the run
     // [c[0], c[w - 1]) the candidate of the segment covering it; a candidate past the run (at
     // c[w - 1], w + 1 at most) is rewritten by the end fills or lies in the scratch.
-    CandidatesSse41<kMirror, false>(s, v, t, c, w, rows.pa, rows.pb, nullptr, nullptr);
+    if (kAvx2) {
+      CandidatesAvx2<kMirror, false>(s, v, t, c, w, rows.pa, rows.pb, nullptr, nullptr);
+    } else {
+      CandidatesSse41<kMirror, false>(s, v, t, c, w, rows.pa, rows.pb, nullptr, nullptr);
+    }
     for (int u = 1; u < w; ++u) {
       const int p = c[u - 1];
       out[p] = pa[u];
@@ -389,7 +473,11 @@ STEREOSPOT_SSE41 void SplatRowSse41(const SimdRows& rows, int w, uint8_t* dst) {
     StorePackedSse41<kMirror>(out, w, dst);
     return;
   }
-  CandidatesSse41<kMirror, true>(s, v, t, c, w, rows.pa, rows.pb, rows.za, rows.zb);
+  if (kAvx2) {
+    CandidatesAvx2<kMirror, true>(s, v, t, c, w, rows.pa, rows.pb, rows.za, rows.zb);
+  } else {
+    CandidatesSse41<kMirror, true>(s, v, t, c, w, rows.pa, rows.pb, rows.za, rows.zb);
+  }
   const int32_t* za = rows.za;
   const int32_t* zb = rows.zb;
   const int scratch = w + 1;
@@ -436,12 +524,14 @@ STEREOSPOT_SSE41 void SplatRowSse41(const SimdRows& rows, int w, uint8_t* dst) {
   StorePackedSse41<kMirror>(out, w, dst);
 }
 
-bool CpuHasSse41() {
+SimdLevel CpuSimdLevel() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("sse4.1") != 0;
+  if (__builtin_cpu_supports("avx2")) return SimdLevel::kAvx2;
+  if (__builtin_cpu_supports("sse4.1")) return SimdLevel::kSse41;
+  return SimdLevel::kScalar;
 }
 #else
-bool CpuHasSse41() { return false; }
+SimdLevel CpuSimdLevel() { return SimdLevel::kScalar; }
 #endif
 
 // Forward-maps one row into `buf` (w + 1 spread pixels; the last is scratch) with `z` (w + 1
@@ -549,7 +639,11 @@ void BackwardRow(const uint8_t* src, const float* shift, uint8_t* dst, int w, fl
 
 }  // namespace
 
-ViewSynthesizer::ViewSynthesizer() : simd_supported_(CpuHasSse41()), simd_(simd_supported_) {}
+ViewSynthesizer::ViewSynthesizer() : simd_supported_(CpuSimdLevel()), simd_(simd_supported_) {}
+
+void ViewSynthesizer::set_simd_for_testing(SimdLevel level) {
+  simd_ = std::min(level, simd_supported_);
+}
 
 double ShiftScale(double divergence, int width, int height) {
   return divergence / 200.0 * static_cast<double>(std::max(width, height));
@@ -604,7 +698,7 @@ void ViewSynthesizer::PrepareRow(const uint8_t* src, const float* shift, int wid
   uint64_t* v = row_v_.data();
   for (int x = 0; x < width; ++x) s[x] = ToFixed(shift[x], limit);
 #if defined(STEREOSPOT_VIEW_SYNTH_X86)
-  if (simd_) {
+  if (simd_ != SimdLevel::kScalar) {
     PackRowSse41(src, width, row_v32_.data());
     return;
   }
@@ -614,14 +708,15 @@ void ViewSynthesizer::PrepareRow(const uint8_t* src, const float* shift, int wid
 
 void ViewSynthesizer::SplatPrepared(int width, Eye eye, uint8_t* dst) {
 #if defined(STEREOSPOT_VIEW_SYNTH_X86)
-  if (simd_) {
+  if (simd_ != SimdLevel::kScalar) {
     const SimdRows rows{row_s_.data(),   row_v32_.data(), row_t_.data(),  row_c_.data(),
                         row_pa_.data(),  row_pb_.data(),  row_za_.data(), row_zb_.data(),
                         row_out_.data(), row_z_.data()};
+    const bool avx2 = simd_ == SimdLevel::kAvx2;
     if (eye == Eye::kLeft) {
-      SplatRowSse41<true>(rows, width, dst);
+      (avx2 ? SplatRowSse41<true, true> : SplatRowSse41<true, false>)(rows, width, dst);
     } else {
-      SplatRowSse41<false>(rows, width, dst);
+      (avx2 ? SplatRowSse41<false, true> : SplatRowSse41<false, false>)(rows, width, dst);
     }
     return;
   }

@@ -25,6 +25,9 @@ namespace stereospot::stereo {
 
 enum class Eye { kLeft, kRight };
 
+// Instruction sets the splat rows can use, in increasing order.
+enum class SimdLevel { kScalar, kSse41, kAvx2 };
+
 // Pixels per unit of normalised depth for a frame of `width` x `height`:
 // (divergence / 200) * max(width, height). The shift of depth d is scale * (d - convergence).
 double ShiftScale(double divergence, int width, int height);
@@ -79,11 +82,11 @@ class ViewSynthesizer {
   void RenderRowPair(const uint8_t* src, const float* shift, int width, RenderMethod method,
                      uint8_t* left, uint8_t* right);
 
-  // Whether splat rows take the SSE4.1 path, chosen at construction from the CPU (runtime
-  // dispatch: the binary runs on any x86-64). Both paths give bit-identical output; tests turn
-  // the SIMD path off to compare them. Takes effect from the next row.
-  bool simd() const { return simd_; }
-  void set_simd_for_testing(bool on) { simd_ = on && simd_supported_; }
+  // The instruction set splat rows use, chosen at construction from the CPU (runtime dispatch:
+  // the binary runs on any x86-64). All levels give bit-identical output; tests lower the level
+  // (never above what the CPU has) to compare them. Takes effect from the next row.
+  SimdLevel simd() const { return simd_; }
+  void set_simd_for_testing(SimdLevel level);
 
   // A segment between neighbouring source pixels that covers more output pixels than this is
   // treated as a disocclusion rather than a stretched surface.
@@ -108,8 +111,8 @@ class ViewSynthesizer {
   std::vector<uint32_t> row_pa_, row_pb_;  // blended pixels at c[u - 1] and c[u - 1] + 1
   std::vector<int32_t> row_za_, row_zb_;   // their shifts
   std::vector<uint32_t> row_out_;          // splatted pixels in scan order, + 2 scratch pixels
-  bool simd_supported_ = false;            // the CPU has SSE4.1
-  bool simd_ = false;                      // splat rows take the SSE4.1 path
+  SimdLevel simd_supported_ = SimdLevel::kScalar;  // what the CPU has
+  SimdLevel simd_ = SimdLevel::kScalar;            // what splat rows use
 };
 
 }  // namespace stereospot::stereo
