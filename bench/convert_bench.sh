@@ -30,7 +30,7 @@ ffmpeg -v error -f lavfi -i "testsrc2=size=1920x1080:rate=25" -f lavfi -i "sine=
 now() { date +%s.%N; }
 count_frames() {
   ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets \
-    -of csv=p=0 "$1"
+    -of default=noprint_wrappers=1:nokey=1 "$1" | head -1 | tr -dc '0-9'
 }
 check() {
   local got
