@@ -1,6 +1,7 @@
 #include "stereo/stereo_renderer.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include <opencv2/imgproc.hpp>
@@ -91,14 +92,17 @@ void StereoRenderer::BuildTaps(cv::Size depth_size, cv::Size frame_size) {
   };
   build(depth_size.width, frame_size.width, &tx_);
   build(depth_size.height, frame_size.height, &ty_);
-  depth_row_.resize(static_cast<size_t>(depth_size.width));
-  shift_row_.resize(static_cast<size_t>(frame_size.width));
+  blocks_.resize(kRowBlocks);
+  for (RowBlock& block : blocks_) {
+    block.depth_row.resize(static_cast<size_t>(depth_size.width));
+    block.shift_row.resize(static_cast<size_t>(frame_size.width));
+  }
   taps_depth_ = depth_size;
   taps_frame_ = frame_size;
   scale_ = ShiftScale(options_.divergence, frame_size.width, frame_size.height);
 }
 
-void StereoRenderer::ShiftRow(const cv::Mat& depth, int y, float* out) {
+void StereoRenderer::ShiftRow(const cv::Mat& depth, int y, float* depth_row, float* out) const {
   const size_t yi = static_cast<size_t>(y);
   const float* a = depth.ptr<float>(ty_.i0[yi]);
   const float* b = depth.ptr<float>(ty_.i1[yi]);
@@ -107,7 +111,7 @@ void StereoRenderer::ShiftRow(const cv::Mat& depth, int y, float* out) {
   const float offset = static_cast<float>(-scale_ * options_.convergence);
   // Scale and offset are applied on the short depth row; interpolation is affine, so the result
   // equals interpolating depth first and converting after.
-  float* row = depth_row_.data();
+  float* row = depth_row;
   for (int x = 0; x < depth.cols; ++x) row[x] = k * (a[x] + fy * (b[x] - a[x])) + offset;
   const int w = static_cast<int>(tx_.f.size());
 #if defined(STEREOSPOT_RENDERER_X86)
@@ -127,7 +131,8 @@ Status StereoRenderer::ShiftMapForTesting(const cv::Mat& depth, int width, int h
   }
   BuildTaps(depth.size(), cv::Size(width, height));
   shift->create(height, width, CV_32FC1);
-  for (int y = 0; y < height; ++y) ShiftRow(depth, y, shift->ptr<float>(y));
+  float* depth_row = blocks_[0].depth_row.data();
+  for (int y = 0; y < height; ++y) ShiftRow(depth, y, depth_row, shift->ptr<float>(y));
   return Status::OK();
 }
 
@@ -160,11 +165,26 @@ Status StereoRenderer::RenderFused(const cv::Mat& frame, const cv::Mat& depth, c
     right_view = right_;
   }
   const RenderMethod method = options_.renderer;
-  for (int y = 0; y < h; ++y) {
-    ShiftRow(depth, y, shift_row_.data());
-    const uint8_t* src = frame.ptr<uint8_t>(y);
-    synth_.RenderRowPair(src, shift_row_.data(), w, method, left_view.ptr<uint8_t>(y),
-                         right_view.ptr<uint8_t>(y));
+  // Block b renders rows [h * b / blocks, h * (b + 1) / blocks) with its own scratch.
+  const int blocks = cv::getNumThreads() > 1 ? std::min(h, kRowBlocks) : 1;
+  const auto render_block = [&](int b) {
+    RowBlock& block = blocks_[static_cast<size_t>(b)];
+    const int y_end = static_cast<int>(static_cast<int64_t>(h) * (b + 1) / blocks);
+    for (int y = static_cast<int>(static_cast<int64_t>(h) * b / blocks); y < y_end; ++y) {
+      ShiftRow(depth, y, block.depth_row.data(), block.shift_row.data());
+      block.synth.RenderRowPair(frame.ptr<uint8_t>(y), block.shift_row.data(), w, method,
+                                left_view.ptr<uint8_t>(y), right_view.ptr<uint8_t>(y));
+    }
+  };
+  if (blocks == 1) {
+    render_block(0);
+  } else {
+    cv::parallel_for_(
+        cv::Range(0, blocks),
+        [&](const cv::Range& range) {
+          for (int b = range.start; b < range.end; ++b) render_block(b);
+        },
+        blocks);
   }
   if (full) return Status::OK();
   return PackViews(left_, right_, options_, out);

@@ -6,6 +6,11 @@
 // buffers are kept between calls: a stream of same-sized frames allocates nothing after the
 // first (when the caller also reuses *out).
 //
+// Rows are independent: with more than one OpenCV thread (cv::getNumThreads() > 1) the fused
+// path renders blocks of rows in parallel (cv::parallel_for_), each block with its own scratch,
+// so the output does not depend on the thread count. cv::setNumThreads(1) keeps it on the
+// calling thread.
+//
 // Threading: not thread-safe; use one instance per thread (or per segment worker).
 #pragma once
 
@@ -54,8 +59,8 @@ class StereoRenderer {
   };
   void BuildTaps(cv::Size depth_size, cv::Size frame_size);
   // Shift of output row y (frame width floats) from depth, computed on the fly so the full-size
-  // map is never written.
-  void ShiftRow(const cv::Mat& depth, int y, float* out);
+  // map is never written. `depth_row` (depth width floats) is scratch.
+  void ShiftRow(const cv::Mat& depth, int y, float* depth_row, float* out) const;
   Status RenderFused(const cv::Mat& frame, const cv::Mat& depth, cv::Mat* out);
 
   StereoOptions options_;
@@ -63,9 +68,15 @@ class StereoRenderer {
   cv::Mat shift_, left_, right_;
   cv::Size taps_depth_, taps_frame_;
   Taps tx_, ty_;
-  double scale_ = 0.0;            // pixels per unit depth for the current frame size
-  std::vector<float> depth_row_;  // vertically blended, scaled depth row (depth width)
-  std::vector<float> shift_row_;  // one row of shift (frame width)
+  double scale_ = 0.0;  // pixels per unit depth for the current frame size
+  // Scratch of one block of rows of the fused path (blocks may run in parallel).
+  struct RowBlock {
+    ViewSynthesizer synth;
+    std::vector<float> depth_row;  // vertically blended, scaled depth row (depth width)
+    std::vector<float> shift_row;  // one row of shift (frame width)
+  };
+  static constexpr int kRowBlocks = 16;
+  std::vector<RowBlock> blocks_;  // kRowBlocks, sized by BuildTaps
 };
 
 }  // namespace stereospot::stereo
