@@ -461,10 +461,10 @@ STEREOSPOT_SSE41 void SplatRowSse41(const SimdRows& rows, int w, uint8_t* dst) {
     } else {
       CandidatesSse41<kMirror, false>(s, v, t, c, w, rows.pa, rows.pb, nullptr, nullptr);
     }
+    // Both candidates in one eight-byte store (little-endian: pa first).
     for (int u = 1; u < w; ++u) {
-      const int p = c[u - 1];
-      out[p] = pa[u];
-      out[p + 1] = pb[u];
+      const uint64_t pair = pa[u] | (static_cast<uint64_t>(pb[u]) << 32);
+      std::memcpy(out + c[u - 1], &pair, sizeof(pair));
     }
     std::fill(out + begin0, out + c[0], v[col(0)]);
     std::fill(out + c[w - 1], out + end0, v[col(w - 1)]);
