@@ -4,6 +4,8 @@
 #include <charconv>
 #include <filesystem>
 
+#include <sys/socket.h>
+
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/messages.h"
@@ -21,6 +23,8 @@ using httplib::Response;
 constexpr char kSessionCookie[] = "stereospot_session";
 constexpr std::size_t kMaxSessions = 10000;
 constexpr std::uint64_t kReadChunk = 1 << 20;
+constexpr std::size_t kMaxCachedViews = 10000;
+constexpr int kListenBacklog = 1024;
 
 const Logger& ServerLogger() {
   static const Logger logger("stereospot.http");
@@ -123,6 +127,11 @@ std::string HttpServer::Impl::RouteLabel(const Request& req) const {
   return "other";
 }
 
+void HttpServer::Impl::ForgetView(const std::string& job_id) {
+  std::lock_guard lock(views_mutex_);
+  views_.erase(job_id);
+}
+
 std::string HttpServer::Impl::NewSession() {
   std::string id = RandomHex(32);
   const std::int64_t now = NowMillis();
@@ -211,6 +220,15 @@ Status HttpServer::Impl::Start() {
   const int threads = std::max(4, options_.threads);
   http_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_.set_payload_max_length(options_.max_upload_bytes);
+  // The library listens with a backlog of 5, which drops the SYNs of clients connecting together
+  // (they retry after 1 s); the listening socket is kept here and its backlog raised after bind.
+  http_.set_socket_options([this](int sock) {
+    httplib::default_socket_options(sock);
+    listen_socket_ = sock;
+  });
+  // Headers and body go out in separate writes; without TCP_NODELAY the body waits for the
+  // client's delayed ACK (about 40 ms per response on Linux).
+  http_.set_tcp_nodelay(true);
   http_.set_keep_alive_max_count(10000);
   http_.set_keep_alive_timeout(10);
   http_.set_read_timeout(60);
@@ -313,6 +331,7 @@ Status HttpServer::Impl::Start() {
     }
     port_ = address.port;
   }
+  if (listen_socket_ >= 0) ::listen(listen_socket_, kListenBacklog);
   thread_ = std::thread([this] { http_.listen_after_bind(); });
   // Stop() only reaches a server that is already running; wait for the accept loop.
   for (int i = 0; i < 500 && !http_.is_running(); ++i) {
@@ -403,18 +422,41 @@ void HttpServer::Impl::RegisterJobRoutes() {
     SendJson(res, 200, {{"jobs", std::move(jobs)}, {"next_cursor", page->next_cursor}});
   });
 
+  // Job detail is what pages and scripts poll; a view younger than detail_cache_ttl is served
+  // from memory, so polling load does not reach the job store. Changes made through this API
+  // drop the job's view at once; progress made by workers shows within the TTL.
   http_.Get(R"(/api/v1/jobs/([^/]+))", [this](const Request& req, Response& res) {
     auto id = JobIdFrom(req);
     if (!id.ok()) return SendError(res, id.status());
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(views_mutex_);
+      auto it = views_.find(*id);
+      if (it != views_.end() && now - it->second.made < options_.detail_cache_ttl) {
+        res.set_header("Cache-Control", "no-store");
+        res.set_content(it->second.body, "application/json");
+        return;
+      }
+    }
     auto progress = service_->Progress(*id);
     if (!progress.ok()) return SendError(res, progress.status());
-    SendJson(res, 200, JobView(*progress));
+    std::string body =
+        JobView(*progress).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    {
+      std::lock_guard lock(views_mutex_);
+      if (views_.size() >= kMaxCachedViews) views_.clear();
+      views_[*id] = CachedView{body, now};
+    }
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(std::move(body), "application/json");
   });
 
   http_.Delete(R"(/api/v1/jobs/([^/]+))", [this](const Request& req, Response& res) {
     auto id = JobIdFrom(req);
     if (!id.ok()) return SendError(res, id.status());
+    ForgetView(*id);
     auto job = service_->Delete(*id);
+    ForgetView(*id);
     if (!job.ok()) return SendError(res, job.status());
     SendJson(res, 200, JobToJson(*job));
   });
@@ -428,7 +470,9 @@ void HttpServer::Impl::RegisterJobRoutes() {
     http_.Post(pattern, [this, action = action](const Request& req, Response& res) {
       auto id = JobIdFrom(req);
       if (!id.ok()) return SendError(res, id.status());
+      ForgetView(*id);
       auto job = ((*service_).*action)(*id);
+      ForgetView(*id);
       if (!job.ok()) return SendError(res, job.status());
       auto progress = service_->Progress(*id);
       if (!progress.ok()) return SendError(res, progress.status());

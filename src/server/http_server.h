@@ -47,6 +47,9 @@ struct HttpServerOptions {
   std::chrono::milliseconds stalled_after{std::chrono::minutes(30)};
   // Connection threads; each open connection (keep-alive, event stream) holds one. Default: 256
   int threads = 256;
+  // How long a job detail response may be served from memory; changes made through this
+  // server are visible at once, workers' progress within this time. 0 disables. Default: 250 ms
+  std::chrono::milliseconds detail_cache_ttl{250};
   // How often an event stream re-reads the job. Default: 500 ms
   std::chrono::milliseconds event_interval{500};
   // Web UI sessions expire after this long. Default: 12 h

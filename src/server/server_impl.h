@@ -59,6 +59,8 @@ class HttpServer::Impl {
   void EndSession(const httplib::Request& req);
 
   std::string RouteLabel(const httplib::Request& req) const;
+  // Drops the cached detail view of a job this server just changed.
+  void ForgetView(const std::string& job_id);
 
   HttpServerOptions options_;
   JobStore& jobs_;
@@ -69,10 +71,18 @@ class HttpServer::Impl {
   httplib::Server http_;
   std::thread thread_;
   int port_ = 0;
+  int listen_socket_ = -1;  // the listening socket, owned by http_
   std::atomic<bool> stopping_{false};
 
   std::mutex sessions_mutex_;
   std::map<std::string, Session> sessions_;  // by session id
+
+  struct CachedView {
+    std::string body;
+    std::chrono::steady_clock::time_point made;
+  };
+  std::mutex views_mutex_;
+  std::map<std::string, CachedView> views_;  // job detail bodies by job id
 
   std::mutex uploads_mutex_;
   std::set<std::string> active_uploads_;  // jobs with an upload request in progress

@@ -82,7 +82,9 @@ void HttpServer::Impl::RegisterUploadRoutes() {
   // Stores a finished file for the job and answers with the job, or with the refusal.
   auto submit = [this](const std::string& job_id, const std::filesystem::path& file, Response& res,
                        int ok_status) {
+    ForgetView(job_id);
     auto job = service_->SubmitSource(job_id, file);
+    ForgetView(job_id);
     if (!job.ok()) {
       if (job.status().IsInvalidArgument() && job.status().message().rfind("not a video", 0) == 0) {
         return SendError(res, 422, "not_a_video", job.status().message());

@@ -235,7 +235,12 @@ TEST_F(ServerApiTest, HealthAndReadiness) {
 TEST_F(ServerApiTest, MetricsInPrometheusFormat) {
   StartServer();
   ASSERT_TRUE(client().Get("/healthz"));
+  // Requests are counted just after their response is written: poll until the count shows.
   auto res = client().Get("/metrics");
+  for (int i = 0; i < 50 && res && res->body.find("route=\"/healthz\"") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    res = client().Get("/metrics");
+  }
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0), 0u);
@@ -390,6 +395,27 @@ TEST_F(ServerApiTest, JobDetailWithProgress) {
   json f = Body(client().Get("/api/v1/jobs/" + failed));
   EXPECT_EQ(f["error"]["stage"], "chunking");
   EXPECT_EQ(f["error"]["message"], "the source is cut");
+}
+
+TEST_F(ServerApiTest, JobDetailShowsApiChangesAtOnceAndWorkerProgressWithinTheCacheTtl) {
+  HttpServerOptions options = Options();
+  options.detail_cache_ttl = std::chrono::milliseconds(200);
+  StartServer(options);
+  const std::string id = JobIn(JobStatus::kChunkingInProgress);
+  EXPECT_EQ(Body(client().Get("/api/v1/jobs/" + id))["status"], "chunking_in_progress");
+  // A worker's change (straight to the store) shows once the cached view has expired.
+  JobUpdate planned;
+  planned.total_segments = 3;
+  Move(id, JobStatus::kChunkingInProgress, JobStatus::kChunkingComplete, planned);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  json later = Body(client().Get("/api/v1/jobs/" + id));
+  EXPECT_EQ(later["status"], "chunking_complete");
+  EXPECT_EQ(later["progress"]["total_segments"], 3);
+  // A change made through the API shows in the very next read.
+  ASSERT_TRUE(client().Post("/api/v1/jobs/" + id + "/cancel", "", "application/json"));
+  EXPECT_EQ(Body(client().Get("/api/v1/jobs/" + id))["status"], "cancelled");
+  ASSERT_TRUE(client().Post("/api/v1/jobs/" + id + "/retry", "", "application/json"));
+  EXPECT_EQ(Body(client().Get("/api/v1/jobs/" + id))["status"], "created");
 }
 
 TEST_F(ServerApiTest, UnknownAndMalformedJobIds) {
