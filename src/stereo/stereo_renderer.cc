@@ -28,16 +28,31 @@ void UpsampleRow(const float* row, const int* i0, const int* i1, const float* fx
 }
 
 #if defined(STEREOSPOT_RENDERER_X86)
-// The same with AVX2 gathers (runtime dispatch). The same operations in the same order, and no
-// FMA contraction (the target has none), so the result is bit-identical.
+// The same with AVX2, bit-identical (the same operations in the same order, and no FMA
+// contraction: the target has none). When upsampling, eight neighbouring output pixels read at
+// most eight neighbouring depth samples, so one load and two in-register permutes replace the
+// gathers (which are slow on AMD cores). REQUIRES: row holds 8 readable floats past i1's largest
+// value (the values there are never used).
 __attribute__((target("avx2"))) void UpsampleRowAvx2(const float* row, const int* i0, const int* i1,
                                                      const float* fx, int w, float* out) {
   int x = 0;
   for (; x + 8 <= w; x += 8) {
-    const __m256i j0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(i0 + x));
-    const __m256i j1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(i1 + x));
-    const __m256 base = _mm256_i32gather_ps(row, j0, 4);
-    const __m256 next = _mm256_i32gather_ps(row, j1, 4);
+    const int first = i0[x];
+    if (i1[x + 7] - first > 7) {  // downsampling: fall back to the scalar taps for this block
+      for (int k = x; k < x + 8; ++k) {
+        const float base = row[i0[k]];
+        out[k] = base + fx[k] * (row[i1[k]] - base);
+      }
+      continue;
+    }
+    const __m256 window = _mm256_loadu_ps(row + first);
+    const __m256i offset = _mm256_set1_epi32(first);
+    const __m256i j0 =
+        _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(i0 + x)), offset);
+    const __m256i j1 =
+        _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(i1 + x)), offset);
+    const __m256 base = _mm256_permutevar8x32_ps(window, j0);
+    const __m256 next = _mm256_permutevar8x32_ps(window, j1);
     const __m256 step = _mm256_mul_ps(_mm256_loadu_ps(fx + x), _mm256_sub_ps(next, base));
     _mm256_storeu_ps(out + x, _mm256_add_ps(base, step));
   }
@@ -94,7 +109,8 @@ void StereoRenderer::BuildTaps(cv::Size depth_size, cv::Size frame_size) {
   build(depth_size.height, frame_size.height, &ty_);
   blocks_.resize(kRowBlocks);
   for (RowBlock& block : blocks_) {
-    block.depth_row.resize(static_cast<size_t>(depth_size.width));
+    // + 8: UpsampleRowAvx2 loads eight samples from any tap.
+    block.depth_row.resize(static_cast<size_t>(depth_size.width) + 8);
     block.shift_row.resize(static_cast<size_t>(frame_size.width));
   }
   taps_depth_ = depth_size;
