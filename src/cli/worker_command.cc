@@ -45,12 +45,21 @@ int RunJanitorOnce(const GlobalOptions& globals, bool json) {
   if (!backend.ok()) return ReportError(backend.status());
   auto reassembly = backend->Queue(kReassemblyQueue);
   if (!reassembly.ok()) return ReportError(reassembly.status());
-  pipeline::Janitor janitor(*backend->jobs, **reassembly, *backend->objects, {});
+  pipeline::JanitorOptions options;
+  for (auto [name, stage] :
+       {std::pair{kChunkingQueue, "chunking"}, std::pair{kSegmentsQueue, "conversion"},
+        std::pair{kReassemblyQueue, "reassembly"}}) {
+    auto queue = backend->Queue(name);
+    if (!queue.ok()) return ReportError(queue.status());
+    options.dead_letter_stages.emplace_back(*queue, stage);
+  }
+  pipeline::Janitor janitor(*backend->jobs, **reassembly, *backend->objects, options);
   auto findings = janitor.RunOnce();
   if (!findings.ok()) return ReportError(findings.status());
   nlohmann::json out = {{"triggers_rerun", findings->triggers_rerun},
                         {"reassembly_resent", findings->reassembly_resent},
                         {"intermediates_deleted", findings->intermediates_deleted},
+                        {"failed_from_dead_letters", findings->failed_from_dead_letters},
                         {"objects_deleted", findings->objects_deleted},
                         {"errors", findings->errors},
                         {"stalled", nlohmann::json::array()}};
@@ -65,6 +74,7 @@ int RunJanitorOnce(const GlobalOptions& globals, bool json) {
     std::cout << "triggers re-run:        " << findings->triggers_rerun.size() << "\n"
               << "reassembly re-sent:     " << findings->reassembly_resent.size() << "\n"
               << "stalled jobs:           " << findings->stalled.size() << "\n"
+              << "failed (dead letters):  " << findings->failed_from_dead_letters.size() << "\n"
               << "intermediates deleted:  " << findings->intermediates_deleted.size() << " jobs, "
               << findings->objects_deleted << " objects\n";
     for (const auto& s : findings->stalled) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/log.h"
+#include "core/messages.h"
 #include "core/object_keys.h"
 #include "pipeline/trigger.h"
 
@@ -51,6 +52,7 @@ Status Janitor::ForEachJob(JobStatus status, const std::function<void(const Job&
 Result<JanitorFindings> Janitor::RunOnce() {
   std::lock_guard<std::mutex> lock(mutex_);
   JanitorFindings findings;
+  FailFromDeadLetters(findings);
   std::set<std::string> reassembling_seen;
   std::set<std::string> triggered;
   for (JobStatus status : kActiveStatuses) {
@@ -85,6 +87,46 @@ Result<JanitorFindings> Janitor::RunOnce() {
   std::erase_if(cleaned_, [&](const std::string& id) { return !finished_seen.contains(id); });
   Publish(findings);
   return findings;
+}
+
+void Janitor::FailFromDeadLetters(JanitorFindings& findings) {
+  for (const auto& [queue, stage] : options_.dead_letter_stages) {
+    auto dead = queue->ListDeadLetters(1000);
+    if (!dead.ok()) {
+      NoteError("?", dead.status().WithContext("listing " + queue->name() + " dead letters"),
+                findings);
+      continue;
+    }
+    for (const QueueMessage& message : *dead) {
+      auto decoded = DecodeJobMessage(message.body);  // segment bodies carry job_id too
+      if (!decoded.ok()) continue;
+      const std::string& job_id = decoded->job_id;
+      auto job = jobs_.Get(job_id);
+      if (!job.ok()) continue;  // deleted jobs' dead letters are for the operator to purge
+      const bool running = job->status == JobStatus::kChunkingInProgress ||
+                           job->status == JobStatus::kChunkingComplete ||
+                           job->status == JobStatus::kReassembling;
+      if (!running || message.sent_at < job->started_at) continue;
+      JobUpdate update;
+      update.error = JobError{stage, "the " + queue->name() +
+                                         " message was moved to the dead-letter queue "
+                                         "after " +
+                                         std::to_string(message.receive_count) + " deliveries (" +
+                                         message.dead_letter_reason + ")"};
+      Status failed = jobs_.TransitionStatus(job_id, job->status, JobStatus::kFailed, update);
+      if (failed.IsConflict()) continue;  // it moved on; the next pass looks again
+      if (!failed.ok()) {
+        NoteError(job_id, failed, findings);
+        continue;
+      }
+      findings.failed_from_dead_letters.push_back(job_id);
+      JanitorLogger().Error("job failed: its message is in the dead-letter queue",
+                            {{"job_id", job_id},
+                             {"queue", queue->name()},
+                             {"stage", stage},
+                             {"receive_count", message.receive_count}});
+    }
+  }
 }
 
 void Janitor::RecoverTrigger(const Job& job, JanitorFindings& findings) {

@@ -1,6 +1,11 @@
 // Janitor: the periodic repairs and reports of DESIGN.md section 5, over the ports only.
 //
 // One RunOnce() pass:
+//   0. dead letters of running jobs (dead_letter_stages): a message that reached the DLQ
+//      without its worker failing the job (the worker died during the last allowed delivery, so
+//      the queue moved it on a later receive) fails its job with the stage and "dead-lettered
+//      after N deliveries". Only jobs past `created` whose current attempt started before the
+//      message was sent count, so a dead letter of an earlier attempt never fails a retry.
 //   1. chunking_complete jobs whose completions are all present: re-runs the trigger
 //      (trigger.h). When the trigger already exists and is older than recovery_grace (its creator
 //      crashed before moving the job or sending the message), finishes it with ResumeTrigger.
@@ -57,6 +62,9 @@ struct JanitorOptions {
   MetricsRegistry* metrics = nullptr;
   // The clock (Unix ms) the janitor judges ages by; empty: the system clock. Tests only.
   std::function<std::int64_t()> clock_for_testing;
+  // Queues whose dead letters fail their job, with the stage named in the job's error
+  // ({segments queue, "conversion"}, ...). Default: none.
+  std::vector<std::pair<WorkQueue*, std::string>> dead_letter_stages;
 };
 
 struct StalledJob {
@@ -69,7 +77,8 @@ struct JanitorFindings {
   std::vector<std::string> triggers_rerun;     // jobs the janitor moved to reassembling
   std::vector<std::string> reassembly_resent;  // jobs whose reassembly message was re-sent
   std::vector<StalledJob> stalled;
-  std::vector<std::string> intermediates_deleted;  // jobs whose intermediates were removed
+  std::vector<std::string> failed_from_dead_letters;  // running jobs whose message died
+  std::vector<std::string> intermediates_deleted;     // jobs whose intermediates were removed
   std::uint64_t objects_deleted = 0;
   std::vector<std::string> errors;  // "job <id>: <status>" per job that could not be handled
 };
@@ -87,6 +96,7 @@ class Janitor {
  private:
   std::int64_t Now() const;
   Status ForEachJob(JobStatus status, const std::function<void(const Job&)>& visit);
+  void FailFromDeadLetters(JanitorFindings& findings);
   void RecoverTrigger(const Job& job, JanitorFindings& findings);
   void RecoverReassembly(const Job& job, JanitorFindings& findings);
   void CheckStalled(const Job& job, JanitorFindings& findings);

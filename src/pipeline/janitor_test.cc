@@ -1,7 +1,11 @@
 #include "pipeline/janitor.h"
 
+#include <thread>
+
 #include <gtest/gtest.h>
 
+#include "core/messages.h"
+#include "core/object_keys.h"
 #include "pipeline/test_backend.h"
 #include "pipeline/trigger.h"
 
@@ -186,6 +190,56 @@ TEST(JanitorTest, DeletesExpiredIntermediatesOnly) {
   EXPECT_TRUE(backend.Exists("segments/" + running + "/00000_00002_sbs.mp4"));
   EXPECT_TRUE(backend.Exists("jobs/" + running + "/segments/00000.mp4"));
   EXPECT_EQ(Pass(janitor).objects_deleted, 0u);
+}
+
+}  // namespace
+}  // namespace stereospot::pipeline
+
+namespace stereospot::pipeline {
+namespace {
+
+// Moves one message for `job_id` to the segments DLQ the way a dead worker leaves it: received
+// up to max_receives (1 here) without a settle, then found by the next receive.
+void DeadLetter(TestBackend& backend, const std::string& job_id) {
+  const std::string key = *BuildSegmentKey(job_id, 0, 3, Layout::kSbs);
+  ASSERT_TRUE(
+      backend.segments().Send(EncodeSegmentMessage({job_id, 0, 3, key, Layout::kSbs})).ok());
+  ReceiveOptions receive;
+  receive.visibility = std::chrono::milliseconds(1);
+  ASSERT_EQ(backend.segments().Receive(receive)->size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(backend.segments().Receive(receive)->empty());
+}
+
+TEST(JanitorTest, DeadLettersFailTheirRunningJob) {
+  TestBackend backend(/*max_receives=*/1);
+  const std::string dying = backend.MakeJob(JobStatus::kChunkingComplete, 3);
+  DeadLetter(backend, dying);
+  // A job retried after its message died: its current attempt started after the dead letter.
+  const std::string retried = backend.MakeJob(JobStatus::kChunkingInProgress, 3);
+  DeadLetter(backend, retried);
+  JobUpdate restarted;
+  restarted.started_at = NowMillis() + 60 * kMinute;
+  ASSERT_TRUE(backend.jobs().UpdateFields(retried, restarted).ok());
+  ASSERT_EQ(TestBackend::Depth(backend.segments(), /*dead=*/true), 2);
+
+  std::int64_t offset = 0;
+  JanitorOptions options;
+  options.clock_for_testing = [&offset] { return NowMillis() + offset; };
+  options.dead_letter_stages = {{&backend.segments(), "conversion"}};
+  Janitor janitor(backend.jobs(), backend.reassembly(), backend.objects(), options);
+  JanitorFindings findings = Pass(janitor);
+  EXPECT_EQ(findings.failed_from_dead_letters, std::vector<std::string>{dying});
+  auto failed = backend.jobs().Get(dying);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->status, JobStatus::kFailed);
+  ASSERT_TRUE(failed->error.has_value());
+  EXPECT_EQ(failed->error->stage, "conversion");
+  EXPECT_NE(failed->error->message.find("dead-letter queue after 1 deliveries"), std::string::npos)
+      << failed->error->message;
+  EXPECT_EQ(backend.StatusOf(retried), JobStatus::kChunkingInProgress);
+  // Idempotent: the failed job is not touched again.
+  EXPECT_TRUE(Pass(janitor).failed_from_dead_letters.empty());
 }
 
 }  // namespace

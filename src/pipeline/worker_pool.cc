@@ -74,6 +74,11 @@ Status WorkerPool::Start() {
   if (options_.janitor_interval.count() > 0) {
     JanitorOptions janitor = options_.janitor;
     if (janitor.metrics == nullptr) janitor.metrics = ports_.metrics;
+    if (janitor.dead_letter_stages.empty()) {
+      janitor.dead_letter_stages = {{ports_.chunking, "chunking"},
+                                    {ports_.segments, "conversion"},
+                                    {ports_.reassembly, "reassembly"}};
+    }
     janitor_ =
         std::make_unique<Janitor>(*ports_.jobs, *ports_.reassembly, *ports_.objects, janitor);
     threads_.emplace_back([this] { RunJanitor(); });
