@@ -1,5 +1,7 @@
-// `stereospot config check` on the distributed backend (issue 8, item 3), against the real test
-// servers: PostgreSQL from scripts/test-postgres.sh and s3rver behind the SigV4 proxy.
+// `stereospot config check` (issue 8, item 3) and `stereospot stats` on the distributed backend,
+// against the real test servers: PostgreSQL from scripts/test-postgres.sh and s3rver behind the
+// SigV4 proxy.
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -8,7 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "adapters/postgres/pg_database.h"
+#include "adapters/postgres/pg_work_queue.h"
 #include "core/ids.h"
+#include "core/messages.h"
 #include "media/test_clips.h"
 #include "tests/distributed/distributed_env.h"
 
@@ -121,6 +126,35 @@ TEST_F(ConfigCheckTest, SchemaNewerThanTheProgramIsRefused) {
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_NE(run.out.find("error: PostgreSQL at 127.0.0.1:"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("version 1000, newer than this program knows"), std::string::npos)
+      << run.out;
+}
+
+// The scaling metric of docs/distributed.md, from any machine with the configuration.
+TEST_F(ConfigCheckTest, StatsReportsTheSegmentsQueueDepthOfTheSharedBackend) {
+  postgres::PostgresOptions pg;
+  pg.conninfo = setup_.servers.pg_conninfo;
+  pg.schema = setup_.schema;
+  auto db = postgres::PgDatabase::Connect(pg);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  postgres::PgWorkQueue segments(*db, std::string(kSegmentsQueue));
+  WorkQueue& queue = segments;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(queue.Send(EncodeJobMessage({NewJobId()})).ok());
+  ReceiveOptions one;
+  one.visibility = std::chrono::seconds(60);
+  auto received = queue.Receive(one);
+  ASSERT_TRUE(received.ok() && received->size() == 1);
+
+  const std::string file = dir_.File("stats.toml");
+  std::ofstream(file) << setup_.ToToml();
+  std::string command = "env";
+  for (const auto& [k, v] : setup_.Env()) command += " " + k + "='" + v + "'";
+  CommandResult run = RunCommand(command + " " + STEREOSPOT_BIN + " --config " + file + " stats");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("stereospot_queue_depth{queue=\"segments\",state=\"visible\"} 2"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("stereospot_queue_depth{queue=\"segments\",state=\"in_flight\"} 1"),
+            std::string::npos)
       << run.out;
 }
 
