@@ -16,7 +16,7 @@ namespace {
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
-int RunWorker(const GlobalOptions& globals, const std::string& role_name) {
+int RunWorker(const GlobalOptions& globals, const std::string& role_name, bool janitor) {
   auto role = ParseWorkerRole(role_name);
   if (!role.ok()) {
     ReportError(role.status());
@@ -27,7 +27,7 @@ int RunWorker(const GlobalOptions& globals, const std::string& role_name) {
   auto backend = OpenBackend(loaded->config, OpenMode::kCreate);
   if (!backend.ok()) return ReportError(backend.status());
   pipeline::MetricsRegistry metrics;
-  auto pool = StartWorkers(loaded->config, *backend, *role, /*janitor=*/false, &metrics);
+  auto pool = StartWorkers(loaded->config, *backend, *role, janitor, &metrics);
   if (!pool.ok()) return ReportError(pool.status());
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -137,8 +137,13 @@ void RegisterWorkerCommands(CLI::App& app, CliContext& ctx) {
   auto role = std::make_shared<std::string>("all");
   CLI::App* worker =
       app.add_subcommand("worker", "Run workers only (several processes may share one backend)");
+  auto with_janitor = std::make_shared<bool>(false);
   worker->add_option("--role", *role, "media, video or all")->capture_default_str();
-  worker->callback([&ctx, role] { ctx.exit_code = RunWorker(ctx.globals, *role); });
+  worker->add_flag("--janitor", *with_janitor,
+                   "Also run the janitor every 60 s (one per deployment is enough; janitors "
+                   "beside each other are safe)");
+  worker->callback(
+      [&ctx, role, with_janitor] { ctx.exit_code = RunWorker(ctx.globals, *role, *with_janitor); });
 
   auto once = std::make_shared<bool>(false);
   auto janitor_json = std::make_shared<bool>(false);
