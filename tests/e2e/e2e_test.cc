@@ -233,6 +233,9 @@ struct LayoutCase {
   int height_factor;
 };
 
+// Names the case in test listings.
+void PrintTo(const LayoutCase& c, std::ostream* os) { *os << LayoutName(c.layout); }
+
 class LayoutTest : public ::testing::TestWithParam<LayoutCase> {};
 
 // One clip in each layout: the frame size of the layout, the player suffix, and everything
