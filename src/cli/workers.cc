@@ -66,11 +66,11 @@ pipeline::WorkerPoolOptions PoolOptionsFrom(const Config& config, WorkerRole rol
   // A cancel is noticed within one heartbeat (a third of the visibility).
   options.processor.job_check_interval =
       std::max(std::chrono::milliseconds(200), options.loop.visibility / 3);
-  // The video workers share the cores: each encodes with its share of them.
+  // The video workers share the cores: each encodes with its share of them. A single video
+  // worker leaves the choice to the codecs (x264 runs more frame threads than cores, which keeps
+  // them busy while our callback works).
   options.processor.codec_threads =
-      options.video_workers > 0
-          ? std::max(1, static_cast<int>(cores) / std::max(1, options.video_workers))
-          : 0;
+      options.video_workers > 1 ? std::max(1, static_cast<int>(cores) / options.video_workers) : 0;
   options.processor.plan.target_seconds = config.chunking_target_seconds;
   options.processor.plan.max_bytes =
       static_cast<std::int64_t>(config.chunking_max_segment_mb) * 1000 * 1000;

@@ -82,9 +82,7 @@ constexpr int kSwsFlags = SWS_BILINEAR;
 // A conversion between two pixel formats at fixed sizes, with explicit matrix and ranges.
 Result<SwsContextPtr> MakeSws(int sw, int sh, AVPixelFormat sf, bool s_full, int dw, int dh,
                               AVPixelFormat df, bool d_full, AVColorSpace matrix) {
-  SwsContextPtr sws(sws_getContext(sw, sh, sf, dw, dh, df,
-                                   SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr,
-                                   nullptr, nullptr));
+  SwsContextPtr sws(sws_getContext(sw, sh, sf, dw, dh, df, kSwsFlags, nullptr, nullptr, nullptr));
   if (!sws)
     return Status::Permanent("cannot convert pixel format " + std::string(av_get_pix_fmt_name(sf)) +
                              " to " + av_get_pix_fmt_name(df));
