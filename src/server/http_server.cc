@@ -300,18 +300,32 @@ Status HttpServer::Impl::Start() {
   http_.set_error_handler(std::move(error_handler));
 
   http_.set_logger([this](const Request& req, const Response& res) {
+    // Each connection thread keeps the series it has used, so a request costs no registry lock
+    // (the threads belong to this server and end before it, the registry outlives it).
+    thread_local std::map<std::string, pipeline::Counter*> counters;
+    thread_local std::map<std::string, pipeline::Histogram*> histograms;
     const std::string route = RouteLabel(req);
-    auto counter = metrics_.GetCounter(
-        "stereospot_http_requests_total", "HTTP requests by route, method and status code",
-        {{"route", route}, {"method", req.method}, {"code", std::to_string(res.status)}});
-    if (counter.ok()) (*counter)->Increment();
+    const std::string code = std::to_string(res.status);
+    const std::string key = route + ' ' + req.method + ' ' + code;
+    auto counter = counters.find(key);
+    if (counter == counters.end()) {
+      auto made = metrics_.GetCounter("stereospot_http_requests_total",
+                                      "HTTP requests by route, method and status code",
+                                      {{"route", route}, {"method", req.method}, {"code", code}});
+      counter = counters.emplace(key, made.ok() ? *made : nullptr).first;
+    }
+    if (counter->second != nullptr) counter->second->Increment();
     if (t_request == &req) {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t_started).count();
-      auto histogram = metrics_.GetHistogram(
-          "stereospot_http_request_seconds", "HTTP request latency (to the end of the headers)",
-          {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5}, {{"route", route}});
-      if (histogram.ok()) (*histogram)->Observe(seconds);
+      auto histogram = histograms.find(route);
+      if (histogram == histograms.end()) {
+        auto made = metrics_.GetHistogram(
+            "stereospot_http_request_seconds", "HTTP request latency (to the end of the headers)",
+            {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5}, {{"route", route}});
+        histogram = histograms.emplace(route, made.ok() ? *made : nullptr).first;
+      }
+      if (histogram->second != nullptr) histogram->second->Observe(seconds);
       t_request = nullptr;
     }
   });
