@@ -14,6 +14,8 @@ run "$bench/queue_bench" "" 3
   --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 [ -x "$bench/stereo_flicker" ] && run "$bench/stereo_flicker"
 [ -x "$bench/onnx_depth_bench" ] && run "$bench/onnx_depth_bench"
+[ -x "$build/src/cli/stereospot" ] && command -v wrk >/dev/null &&
+  run bash "$(dirname "$0")/http_bench.sh" "$build"
 [ -x "$build/src/cli/stereospot" ] && run bash "$(dirname "$0")/convert_bench.sh" "$build" \
   "${CONVERT_BENCH_SECONDS:-60}"
 # The distributed backend: PostgreSQL queues and job store beside SQLite, on a throwaway
