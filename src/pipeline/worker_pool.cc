@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "core/log.h"
 
 namespace stereospot::pipeline {
@@ -64,8 +68,14 @@ Status WorkerPool::Start() {
     AddLoop(ports_.segments, MakeSegmentHandler(ports_, processor_for(id)),
             MakeFailJobHook(*ports_.jobs, "conversion"), "stereospot.video_worker");
   }
+  const int niceness = std::clamp(options_.worker_niceness, 0, 19);
   for (auto& loop : loops_) {
-    threads_.emplace_back([raw = loop.get()] {
+    threads_.emplace_back([raw = loop.get(), niceness] {
+      // Linux keeps a nice value per thread; threads this one starts (x264's) inherit it.
+      if (niceness > 0) {
+        const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+        (void)setpriority(PRIO_PROCESS, tid, getpriority(PRIO_PROCESS, tid) + niceness);
+      }
       Status s = raw->Run();
       if (!s.ok())
         Logger("stereospot.worker").Error("worker loop ended", {{"reason", s.ToString()}});
