@@ -66,8 +66,8 @@ int RunServe(const GlobalOptions& globals, const std::string& listen, bool insec
 #else
   pipeline::MetricsRegistry worker_metrics;
 #endif
-  auto workers =
-      StartWorkers(loaded->config, *backend, WorkerRole::kAll, /*janitor=*/true, &worker_metrics);
+  auto workers = StartWorkers(loaded->config, *backend, WorkerRole::kAll, /*janitor=*/true,
+                              &worker_metrics, /*niceness=*/10);
   if (!workers.ok()) return ReportError(workers.status());
 #endif
   std::signal(SIGINT, OnSignal);

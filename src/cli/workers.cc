@@ -82,10 +82,13 @@ pipeline::WorkerPoolOptions PoolOptionsFrom(const Config& config, WorkerRole rol
 Result<std::unique_ptr<pipeline::WorkerPool>> StartWorkers(const Config& config,
                                                            const Backend& backend, WorkerRole role,
                                                            bool janitor,
-                                                           pipeline::MetricsRegistry* metrics) {
+                                                           pipeline::MetricsRegistry* metrics,
+                                                           int niceness) {
   STEREOSPOT_ASSIGN_OR_RETURN(pipeline::PipelinePorts ports, PortsOf(backend, metrics));
   media::RouteLibavLogs();
-  auto pool = std::make_unique<pipeline::WorkerPool>(ports, PoolOptionsFrom(config, role, janitor));
+  pipeline::WorkerPoolOptions options = PoolOptionsFrom(config, role, janitor);
+  options.worker_niceness = niceness;
+  auto pool = std::make_unique<pipeline::WorkerPool>(ports, std::move(options));
   STEREOSPOT_RETURN_IF_ERROR(pool->Start());
   return pool;
 }

@@ -25,10 +25,12 @@ Result<pipeline::PipelinePorts> PortsOf(const Backend& backend, pipeline::Metric
 pipeline::WorkerPoolOptions PoolOptionsFrom(const Config& config, WorkerRole role, bool janitor);
 
 // Starts a pool over `backend` (which must outlive it).
+// `niceness` lowers the workers' CPU priority (serve: the HTTP API shares the process).
 Result<std::unique_ptr<pipeline::WorkerPool>> StartWorkers(const Config& config,
                                                            const Backend& backend, WorkerRole role,
                                                            bool janitor,
-                                                           pipeline::MetricsRegistry* metrics);
+                                                           pipeline::MetricsRegistry* metrics,
+                                                           int niceness = 0);
 
 void RegisterWorkerCommands(CLI::App& app, CliContext& ctx);
 void RegisterConvertCommand(CLI::App& app, CliContext& ctx);

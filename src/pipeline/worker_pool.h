@@ -45,9 +45,9 @@ struct WorkerPoolOptions {
   // Settings of every processor; worker_id is the prefix of each loop's id.
   ProcessorOptions processor;
   // Scheduling niceness added to worker threads (and the codec threads they start, which
-  // inherit it): conversion is batch work, so a process that also serves HTTP keeps answering
-  // promptly while every core converts. 0..19. Default: 10.
-  int worker_niceness = 10;
+  // inherit it): conversion is batch work, so a process that also serves HTTP (`serve`) keeps
+  // answering promptly while every core converts. 0..19. Default: 0.
+  int worker_niceness = 0;
   // How often the janitor runs; 0: no janitor in this pool.
   std::chrono::milliseconds janitor_interval{0};
   JanitorOptions janitor;
