@@ -11,7 +11,7 @@ set -euo pipefail
 build=${1:-build/release}
 seconds=${2:-15}
 connections=${3:-200}
-threads=${HTTP_BENCH_THREADS:-4}
+threads=${HTTP_BENCH_THREADS:-$(nproc)}  # more client threads than cores steal the server's CPU
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$build/src/cli/stereospot"
 clip="${HTTP_BENCH_CLIP:-$root/../shared/media/video/intel_one-by-one-person-detection.mp4}"
