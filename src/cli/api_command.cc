@@ -49,6 +49,14 @@ Result<std::unique_ptr<server::HttpServer>> StartHttpServer(const Config& config
   options.insecure_no_auth = insecure_no_auth;
   options.max_upload_bytes = static_cast<std::uint64_t>(config.server_max_upload_mb) << 20;
   options.upload_dir = std::filesystem::path(config.data_dir) / "uploads";
+  const bool distributed = config.backend == "distributed";
+  if (config.server_direct_transfers == "on" && !distributed) {
+    return Status::InvalidArgument(
+        "server.direct_transfers = \"on\" needs the distributed backend (S3): with the embedded "
+        "backend this server is the object store");
+  }
+  options.direct_transfers = config.server_direct_transfers == "on" ||
+                             (config.server_direct_transfers == "auto" && distributed);
   if (!config.server_auth_token_file.empty()) {
     STEREOSPOT_ASSIGN_OR_RETURN(options.auth_tokens,
                                 server::LoadTokenFile(config.server_auth_token_file));

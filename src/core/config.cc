@@ -181,6 +181,10 @@ const std::vector<Option>& Options() {
                           "largest accepted upload, MiB"));
     v.push_back(StringOption("server.auth_token_file", &Config::server_auth_token_file, {},
                              "file of API tokens, one per line (empty: no auth, loopback only)"));
+    v.push_back(StringOption("server.direct_transfers", &Config::server_direct_transfers,
+                             {"auto", "on", "off"},
+                             "clients upload and download through signed object-store URLs: "
+                             "auto (on with S3), on, off"));
     v.push_back(IntOption("queue.visibility_seconds", &Config::queue_visibility_seconds, 1, 43200,
                           "seconds a received message stays invisible"));
     v.push_back(IntOption("queue.max_receives", &Config::queue_max_receives, 1, 1000,

@@ -30,6 +30,12 @@ struct Config {
   // File of API tokens, one per line (bearer tokens for the API, and the web UI's login). Empty:
   // no authentication, which is allowed only on a loopback address. Default: empty
   std::string server_auth_token_file;
+  // Uploads and downloads straight between clients and the object store through signed URLs
+  // (the API server leaves the video data path): "auto" (on with the distributed backend's S3,
+  // off with the embedded backend), "on" (refused with the embedded backend), "off". The S3
+  // endpoint must then be reachable by the clients, and the bucket must allow the web UI's
+  // origin by CORS (docs/distributed.md). Default: auto
+  std::string server_direct_transfers = "auto";
 
   // Queue behaviour (DESIGN.md section 5).
   int queue_visibility_seconds = 120;  // a received message stays invisible this long

@@ -180,4 +180,18 @@ Status ValidateObjectKey(std::string_view key, bool allow_trailing_slash) {
   return Status::OK();
 }
 
+Status ValidateDownloadName(std::string_view name) {
+  if (name.size() > 255) {
+    return Status::InvalidArgument("download name longer than 255 characters");
+  }
+  for (char c : name) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '/') {
+      return Status::InvalidArgument("download name '" + std::string(name.substr(0, 64)) +
+                                     "' holds a character other than printable ASCII, or one of "
+                                     "'\"', '\\', '/'");
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace stereospot

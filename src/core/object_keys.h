@@ -61,4 +61,9 @@ Result<std::string> JobOutputPrefix(std::string_view job_id);
 // kInvalidArgument otherwise. With `allow_trailing_slash` a prefix ending in '/' passes.
 Status ValidateObjectKey(std::string_view key, bool allow_trailing_slash = false);
 
+// A file name a signed download URL may ask the store to send in Content-Disposition: empty
+// (none), or at most 255 printable ASCII characters without '"', '\\' or '/'. kInvalidArgument
+// otherwise, so no header can be forged through it.
+Status ValidateDownloadName(std::string_view name);
+
 }  // namespace stereospot

@@ -135,6 +135,15 @@ TEST(ObjectKeysTest, GeneralKeyRuleRejectsPathTricks) {
   EXPECT_TRUE(ValidateObjectKey("../", true).IsInvalidArgument());
 }
 
+TEST(ObjectKeysTest, DownloadNamesCannotForgeAHeader) {
+  EXPECT_TRUE(ValidateDownloadName("").ok());
+  EXPECT_TRUE(ValidateDownloadName("holiday_3d-sbs.mp4").ok());
+  for (const char* bad : {"a\"b.mp4", "a\r\nX-Evil: 1", "a\\b", "../x.mp4", "caf\xc3\xa9.mp4"}) {
+    EXPECT_TRUE(ValidateDownloadName(bad).IsInvalidArgument()) << bad;
+  }
+  EXPECT_TRUE(ValidateDownloadName(std::string(256, 'a')).IsInvalidArgument());
+}
+
 TEST(IdsTest, NewJobIdsAreValidAndDistinct) {
   std::string a = NewJobId();
   std::string b = NewJobId();

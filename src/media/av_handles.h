@@ -80,6 +80,16 @@ struct AudioFifoDeleter {
 };
 using AudioFifoPtr = std::unique_ptr<AVAudioFifo, AudioFifoDeleter>;
 
+struct AvioContextDeleter {
+  void operator()(AVIOContext* ctx) const {
+    av_freep(&ctx->buffer);   // the I/O buffer may have been replaced by libavformat; free the
+    avio_context_free(&ctx);  // current one, then the context
+  }
+};
+// A custom I/O context made with avio_alloc_context (and its buffer). A demuxer using it
+// (AVFMT_FLAG_CUSTOM_IO) does not free it, so it must outlive that demuxer's owner.
+using AvioContextPtr = std::unique_ptr<AVIOContext, AvioContextDeleter>;
+
 struct DictionaryDeleter {
   void operator()(AVDictionary* dict) const { av_dict_free(&dict); }
 };

@@ -58,18 +58,38 @@ StreamKind KindOf(AVMediaType type) {
 
 std::string OrUnknown(const char* name) { return name != nullptr ? name : "unknown"; }
 
-// True when libavformat recognises the first bytes of the file as some container: used to tell
+// True when libavformat recognises `head` (a file's first bytes) as some container: used to tell
 // "not a media file" from "a media file that is cut short" when opening fails.
-bool LooksLikeMedia(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<unsigned char> buf(4096 + AVPROBE_PADDING_SIZE, 0);
-  in.read(reinterpret_cast<char*>(buf.data()), 4096);
+bool LooksLikeMedia(std::string_view head) {
+  std::vector<unsigned char> buf(head.size() + AVPROBE_PADDING_SIZE, 0);
+  std::memcpy(buf.data(), head.data(), head.size());
   AVProbeData pd{};
   pd.filename = "";
   pd.buf = buf.data();
-  pd.buf_size = static_cast<int>(in.gcount());
+  pd.buf_size = static_cast<int>(head.size());
   int score = 0;
   return av_probe_input_format2(&pd, 1, &score) != nullptr && score > AVPROBE_SCORE_RETRY;
+}
+
+constexpr std::size_t kSniffBytes = 4096;
+
+std::string FileHead(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(kSniffBytes, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  return head;
+}
+
+// Turns a failure to open `name` into the probe's error: damaged media, or not media at all.
+Status OpenFailure(const Status& st, const std::string& name, std::string_view head) {
+  if (st.code() == StatusCode::kPermanent || st.code() == StatusCode::kDataLoss) {
+    if (LooksLikeMedia(head)) {
+      return Status::Permanent(name + ": the file is truncated or damaged (" + st.message() + ")");
+    }
+    return Status::Permanent(name + ": not a media file (no known container format)");
+  }
+  return st;
 }
 
 int RotationOf(const AVStream* st) {
@@ -185,31 +205,18 @@ Status ScanPackets(AVFormatContext* fmt, const std::string& path, MediaInfo* inf
   return Status::OK();
 }
 
-}  // namespace
-
-Result<MediaInfo> Probe(const std::string& path, const ProbeOptions& options) {
-  auto opened = OpenInput(path);
-  if (!opened.ok()) {
-    const Status& st = opened.status();
-    if (st.code() == StatusCode::kPermanent || st.code() == StatusCode::kDataLoss) {
-      if (LooksLikeMedia(path)) {
-        return Status::Permanent(path + ": the file is truncated or damaged (" + st.message() +
-                                 ")");
-      }
-      return Status::Permanent(path + ": not a media file (no known container format)");
-    }
-    return st;
-  }
-  InputFormatPtr fmt = std::move(opened).value();
+// Describes an opened demuxer; `name` is the file's name in messages.
+Result<MediaInfo> Describe(AVFormatContext* fmt, const std::string& name,
+                           const ProbeOptions& options) {
   MediaInfo info;
-  info.path = path;
+  info.path = name;
   info.container = fmt->iformat->name;
   info.duration_seconds =
       fmt->duration != AV_NOPTS_VALUE ? fmt->duration / double{AV_TIME_BASE} : 0;
   info.start_seconds =
       fmt->start_time != AV_NOPTS_VALUE ? fmt->start_time / double{AV_TIME_BASE} : 0;
   info.file_bytes = avio_size(fmt->pb);
-  DescribeStreams(fmt.get(), &info);
+  DescribeStreams(fmt, &info);
 
   int best = -1;
   for (unsigned i = 0; i < fmt->nb_streams; ++i) {
@@ -219,7 +226,7 @@ Result<MediaInfo> Probe(const std::string& path, const ProbeOptions& options) {
     if (best < 0) best = static_cast<int>(i);
   }
   if (best < 0) {
-    return Status::Permanent(path + ": no video stream" +
+    return Status::Permanent(name + ": no video stream" +
                              (info.has_audio() ? " (the file holds audio only)" : ""));
   }
   const AVStream* vst = fmt->streams[best];
@@ -227,13 +234,141 @@ Result<MediaInfo> Probe(const std::string& path, const ProbeOptions& options) {
   if (avcodec_find_decoder(vst->codecpar->codec_id) == nullptr) {
     char tag[AV_FOURCC_MAX_STRING_SIZE] = {};
     av_fourcc_make_string(tag, vst->codecpar->codec_tag);
-    return Status::Permanent(path + ": unsupported video codec '" + info.video.codec +
+    return Status::Permanent(name + ": unsupported video codec '" + info.video.codec +
                              "' (fourcc " + tag + "): no decoder available");
   }
   if (info.video.width <= 0 || info.video.height <= 0) {
-    return Status::Permanent(path + ": the video stream has no picture size");
+    return Status::Permanent(name + ": the video stream has no picture size");
   }
-  if (options.scan_packets) STEREOSPOT_RETURN_IF_ERROR(ScanPackets(fmt.get(), path, &info));
+  if (options.scan_packets) STEREOSPOT_RETURN_IF_ERROR(ScanPackets(fmt, name, &info));
+  return info;
+}
+
+// The read position and first error of a demuxer reading a ByteRangeSource.
+struct RangeReadState {
+  const ByteRangeSource* source = nullptr;
+  std::uint64_t position = 0;
+  Status error;
+};
+
+int ReadRangePacket(void* opaque, std::uint8_t* buf, int buf_size) {
+  auto* state = static_cast<RangeReadState*>(opaque);
+  if (state->position >= state->source->size) return AVERROR_EOF;
+  const std::uint64_t left = state->source->size - state->position;
+  const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf_size));
+  auto got = state->source->read(state->position, {reinterpret_cast<char*>(buf), want});
+  if (!got.ok()) {
+    if (state->error.ok()) state->error = got.status();
+    return AVERROR(EIO);
+  }
+  if (*got == 0 || *got > want) {
+    state->error =
+        Status::IoError(state->source->name + ": the store returned " + std::to_string(*got) +
+                        " bytes for a read of " + std::to_string(want));
+    return AVERROR(EIO);
+  }
+  state->position += *got;
+  return static_cast<int>(*got);
+}
+
+std::int64_t SeekRange(void* opaque, std::int64_t offset, int whence) {
+  auto* state = static_cast<RangeReadState*>(opaque);
+  const auto size = static_cast<std::int64_t>(state->source->size);
+  std::int64_t target = 0;
+  switch (whence & ~AVSEEK_FORCE) {
+    case AVSEEK_SIZE:
+      return size;
+    case SEEK_SET:
+      target = offset;
+      break;
+    case SEEK_CUR:
+      target = static_cast<std::int64_t>(state->position) + offset;
+      break;
+    case SEEK_END:
+      target = size + offset;
+      break;
+    default:
+      return AVERROR(EINVAL);
+  }
+  if (target < 0) return AVERROR(EINVAL);
+  state->position = static_cast<std::uint64_t>(target);
+  return target;
+}
+
+// A demuxer over a ByteRangeSource. Members are destroyed in reverse order: the demuxer, then
+// the I/O context it reads through, then the state that context's callbacks use.
+struct RangeInput {
+  std::unique_ptr<RangeReadState> state;
+  AvioContextPtr io;
+  InputFormatPtr format;
+};
+
+constexpr int kRangeBufferBytes = 256 << 10;
+
+Result<RangeInput> OpenRangeInput(const ByteRangeSource& source) {
+  RangeInput input;
+  input.state = std::make_unique<RangeReadState>();
+  input.state->source = &source;
+  auto* buffer = static_cast<unsigned char*>(av_malloc(kRangeBufferBytes));
+  if (buffer == nullptr) return Status::Unavailable("out of memory for the probe buffer");
+  input.io.reset(avio_alloc_context(buffer, kRangeBufferBytes, 0, input.state.get(),
+                                    ReadRangePacket, nullptr, SeekRange));
+  if (!input.io) {
+    av_free(buffer);
+    return Status::Unavailable("out of memory for the probe's I/O context");
+  }
+  AVFormatContext* raw = avformat_alloc_context();
+  if (raw == nullptr) return Status::Unavailable("out of memory for the demuxer");
+  raw->pb = input.io.get();
+  raw->flags |= AVFMT_FLAG_CUSTOM_IO;
+  // On failure avformat_open_input frees the context (not the custom I/O) and nulls `raw`.
+  int rc = avformat_open_input(&raw, source.name.c_str(), nullptr, nullptr);
+  if (rc < 0) {
+    if (!input.state->error.ok()) return input.state->error;
+    if (rc == AVERROR_INVALIDDATA) {
+      return Status::Permanent(source.name + ": not a media file (no known container format)");
+    }
+    return AvError("opening " + source.name, rc);
+  }
+  input.format.reset(raw);
+  rc = avformat_find_stream_info(raw, nullptr);
+  if (rc < 0) {
+    if (!input.state->error.ok()) return input.state->error;
+    return AvError("reading stream info of " + source.name, rc);
+  }
+  return input;
+}
+
+}  // namespace
+
+Result<MediaInfo> Probe(const std::string& path, const ProbeOptions& options) {
+  auto opened = OpenInput(path);
+  if (!opened.ok()) return OpenFailure(opened.status(), path, FileHead(path));
+  InputFormatPtr fmt = std::move(opened).value();
+  return Describe(fmt.get(), path, options);
+}
+
+Result<MediaInfo> Probe(const ByteRangeSource& source, const ProbeOptions& options) {
+  if (source.size == 0) {
+    return Status::InvalidArgument(source.name + ": the file is empty (zero bytes)");
+  }
+  if (!source.read) return Status::InvalidArgument(source.name + ": no reader given");
+  auto opened = OpenRangeInput(source);
+  if (!opened.ok()) {
+    if (opened.status().code() != StatusCode::kPermanent &&
+        opened.status().code() != StatusCode::kDataLoss) {
+      return opened.status();
+    }
+    std::string head(static_cast<std::size_t>(std::min<std::uint64_t>(source.size, kSniffBytes)),
+                     '\0');
+    auto got = source.read(0, head);
+    if (!got.ok()) return got.status();
+    head.resize(*got);
+    return OpenFailure(opened.status(), source.name, head);
+  }
+  RangeInput input = std::move(opened).value();
+  auto info = Describe(input.format.get(), source.name, options);
+  if (!info.ok() && !input.state->error.ok()) return input.state->error;
   return info;
 }
 

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -96,5 +98,20 @@ struct ProbeOptions {
 
 // Probes `path`. See the file comment for errors.
 Result<MediaInfo> Probe(const std::string& path, const ProbeOptions& options = {});
+
+// Random access to a file that is not on the local disk (an object in a store, read by ranges).
+struct ByteRangeSource {
+  std::string name;        // names the file in messages and in MediaInfo::path
+  std::uint64_t size = 0;  // the file's length in bytes
+  // Copies the bytes at [offset, offset + buffer.size()) clipped to `size` into `buffer` and
+  // returns how many were copied (> 0 while offset < size). Called only with offset < size.
+  // An error aborts the probe and is returned by it unchanged.
+  std::function<Result<std::size_t>(std::uint64_t offset, std::span<char> buffer)> read;
+};
+
+// Probes the file `source` reads, with the same results and errors as Probe(path); a read error
+// of the source is returned as the source gave it (so a store outage is not "not a video").
+// Reads only what the demuxer asks for: the header, and every video packet with scan_packets.
+Result<MediaInfo> Probe(const ByteRangeSource& source, const ProbeOptions& options = {});
 
 }  // namespace stereospot::media

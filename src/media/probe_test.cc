@@ -157,5 +157,99 @@ TEST(ProbeTest, KeyframeIndexAndFrameRates) {
   EXPECT_NEAR(info->video_end_seconds, 4.0, 1e-6);
 }
 
+// A ByteRangeSource over a local file that counts its reads, as a store's ranged GETs would be.
+struct FileRangeSource {
+  explicit FileRangeSource(const std::string& path) {
+    source.name = "objects/" + std::filesystem::path(path).filename().string();
+    source.size = std::filesystem::file_size(path);
+    source.read = [this, path](std::uint64_t offset,
+                               std::span<char> buffer) -> Result<std::size_t> {
+      ++reads;
+      std::ifstream in(path, std::ios::binary);
+      in.seekg(static_cast<std::streamoff>(offset));
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      return static_cast<std::size_t>(in.gcount());
+    };
+  }
+  ByteRangeSource source;
+  int reads = 0;
+};
+
+TEST(ProbeRangeTest, SameResultAsTheFile) {
+  for (const char* clip : {"mdn_flower.mp4", "mdn_flower.webm"}) {
+    const std::string path = testing::SharedClip(clip);
+    auto by_path = Probe(path);
+    ASSERT_TRUE(by_path.ok()) << by_path.status().ToString();
+    FileRangeSource file(path);
+    auto by_range = Probe(file.source);
+    ASSERT_TRUE(by_range.ok()) << clip << ": " << by_range.status().ToString();
+    EXPECT_EQ(by_range->path, file.source.name);
+    EXPECT_EQ(by_range->container, by_path->container);
+    EXPECT_EQ(by_range->file_bytes, by_path->file_bytes);
+    EXPECT_EQ(by_range->video.codec, by_path->video.codec);
+    EXPECT_EQ(by_range->video.width, by_path->video.width);
+    EXPECT_EQ(by_range->streams.size(), by_path->streams.size());
+    EXPECT_EQ(by_range->video_packets, by_path->video_packets);
+    EXPECT_EQ(by_range->keyframes.size(), by_path->keyframes.size());
+    EXPECT_GT(file.reads, 0);
+  }
+}
+
+TEST(ProbeRangeTest, HeaderOnlyProbeOfAMoovAtTheEndFileSeeks) {
+  TempDir dir;
+  ASSERT_TRUE(Ffmpeg(std::string(kSmallVideo) + "-c:v libx264 " + dir.File("end.mp4")));
+  FileRangeSource file(dir.File("end.mp4"));
+  ProbeOptions header_only;
+  header_only.scan_packets = false;
+  auto info = Probe(file.source, header_only);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->video.width, 160);
+  EXPECT_NEAR(info->duration_seconds, 2.0, 0.05);
+  EXPECT_TRUE(info->keyframes.empty());
+}
+
+TEST(ProbeRangeTest, NonVideoTruncatedAndEmptyAreRefusedAsForFiles) {
+  TempDir dir;
+  std::ofstream(dir.File("notes.mp4")) << "These are my holiday notes, not a video.\n";
+  FileRangeSource text(dir.File("notes.mp4"));
+  auto info = Probe(text.source);
+  EXPECT_EQ(info.status().code(), StatusCode::kPermanent);
+  EXPECT_NE(info.status().message().find("objects/notes.mp4: not a media file"), std::string::npos)
+      << info.status().ToString();
+
+  ASSERT_TRUE(Ffmpeg(std::string(kSmallVideo) + "-c:v libx264 " + dir.File("cut.mp4")));
+  std::filesystem::resize_file(dir.File("cut.mp4"),
+                               std::filesystem::file_size(dir.File("cut.mp4")) / 2);
+  FileRangeSource cut(dir.File("cut.mp4"));
+  info = Probe(cut.source);
+  EXPECT_EQ(info.status().code(), StatusCode::kPermanent);
+  EXPECT_NE(info.status().message().find("truncated"), std::string::npos)
+      << info.status().ToString();
+
+  ByteRangeSource empty{"objects/empty.mp4", 0, cut.source.read};
+  EXPECT_EQ(Probe(empty).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ProbeRangeTest, AReadErrorIsReturnedAsTheSourceGaveIt) {
+  FileRangeSource file(testing::SharedClip("mdn_flower.mp4"));
+  ASSERT_TRUE(Probe(file.source).ok());
+  const int reads = file.reads;
+  ASSERT_GE(reads, 2);
+  // Fails from the first read (while opening), and at the last one (late in the packet scan).
+  for (int fail_from : {1, reads}) {
+    auto inner = file.source.read;
+    int calls = 0;
+    ByteRangeSource failing = file.source;
+    failing.read = [&](std::uint64_t offset, std::span<char> buffer) -> Result<std::size_t> {
+      if (++calls >= fail_from) return Status::Unavailable("store unreachable");
+      return inner(offset, buffer);
+    };
+    auto info = Probe(failing);
+    EXPECT_EQ(info.status().code(), StatusCode::kUnavailable)
+        << fail_from << ": " << info.status().ToString();
+    EXPECT_EQ(info.status().message(), "store unreachable");
+  }
+}
+
 }  // namespace
 }  // namespace stereospot::media

@@ -187,6 +187,73 @@ Result<Job> JobService::SubmitSource(std::string_view job_id,
     return Status::InvalidArgument("not a video: " + s.message());
   }
   STEREOSPOT_RETURN_IF_ERROR(objects_.PutFile(job.source_key, local_file));
+  return RecordSource(job, size, *info);
+}
+
+Result<Job> JobService::AcceptStoredSource(std::string_view job_id, std::uint64_t max_bytes) {
+  STEREOSPOT_ASSIGN_OR_RETURN(Job job, Get(job_id));
+  if (job.uploaded_at != 0) {
+    if (job.status == JobStatus::kCreated) {
+      STEREOSPOT_RETURN_IF_ERROR(SendJobMessage(chunking_queue_, job.job_id));
+    }
+    return job;
+  }
+  if (job.status != JobStatus::kCreated) {
+    return Status::Conflict("job " + job.job_id + " is " + std::string(JobStatusName(job.status)) +
+                            "; a source can only be uploaded to a created job");
+  }
+  auto head = objects_.Head(job.source_key);
+  if (head.status().IsNotFound()) {
+    return Status::Conflict("nothing has been uploaded for job " + job.job_id +
+                            " yet: PUT the file to the signed URL first");
+  }
+  STEREOSPOT_RETURN_IF_ERROR(head.status());
+  const std::uint64_t size = head->size;
+  if (size > max_bytes) {
+    STEREOSPOT_RETURN_IF_ERROR(objects_.Delete(job.source_key));
+    return Status::InvalidArgument("upload larger than the limit of " + std::to_string(max_bytes) +
+                                   " bytes");
+  }
+  // Ranged reads of 1 MiB blocks, the last one kept: the demuxer reads in 256 KiB steps and
+  // mostly forwards, so a block serves several reads with one request to the store.
+  constexpr std::uint64_t kBlock = 1 << 20;
+  struct Block {
+    std::uint64_t offset = 0;
+    std::string bytes;
+  };
+  auto block = std::make_shared<Block>();
+  media::ByteRangeSource source;
+  source.name = job.source_key;
+  source.size = size;
+  source.read = [this, key = job.source_key, block](std::uint64_t offset,
+                                                    std::span<char> buffer) -> Result<std::size_t> {
+    if (offset < block->offset || offset >= block->offset + block->bytes.size()) {
+      const std::uint64_t start = offset - offset % kBlock;
+      STEREOSPOT_ASSIGN_OR_RETURN(block->bytes, objects_.ReadRange(key, start, kBlock));
+      block->offset = start;
+      if (offset >= start + block->bytes.size()) {
+        return Status::IoError("the source object is shorter than its size");
+      }
+    }
+    const std::size_t at = static_cast<std::size_t>(offset - block->offset);
+    const std::size_t n = std::min(buffer.size(), block->bytes.size() - at);
+    std::copy_n(block->bytes.data() + at, n, buffer.data());
+    return n;
+  };
+  media::ProbeOptions probe_options;
+  probe_options.scan_packets = false;  // the chunker scans packets; here the header decides
+  Result<media::MediaInfo> info = media::Probe(source, probe_options);
+  if (!info.ok()) {
+    const Status& s = info.status();
+    if (s.code() == StatusCode::kIoError || s.code() == StatusCode::kUnavailable) return s;
+    STEREOSPOT_RETURN_IF_ERROR(objects_.Delete(job.source_key));
+    return Status::InvalidArgument("not a video: " + s.message());
+  }
+  return RecordSource(job, size, *info);
+}
+
+Result<Job> JobService::RecordSource(const Job& job, std::uint64_t size,
+                                     const media::MediaInfo& info) {
   JobUpdate update;
   update.source_bytes = static_cast<std::int64_t>(size);
   update.uploaded_at = NowMillis();
@@ -198,9 +265,9 @@ Result<Job> JobService::SubmitSource(std::string_view job_id,
   STEREOSPOT_RETURN_IF_ERROR(SendJobMessage(chunking_queue_, job.job_id));
   ServiceLogger().Info("source uploaded", {{"job_id", job.job_id},
                                            {"bytes", static_cast<std::int64_t>(size)},
-                                           {"codec", info->video.codec},
-                                           {"width", info->video.width},
-                                           {"height", info->video.height}});
+                                           {"codec", info.video.codec},
+                                           {"width", info.video.width},
+                                           {"height", info.video.height}});
   return jobs_.Get(job.job_id);
 }
 

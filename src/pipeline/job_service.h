@@ -6,6 +6,9 @@
 //   SubmitSource  -> probes the local file (a non-video is refused and nothing changes), stores
 //                    it under the source key, records size and upload time, and sends
 //                    {"job_id"} to the chunking queue.
+//   AcceptStoredSource -> the same for a source a client PUT straight into the object store
+//                    through a signed URL: probed where it lies (ranged reads), deleted if it
+//                    is refused.
 //   Cancel        -> non-terminal -> cancelled, then {"job_id"} to the deletion queue (the
 //                    deletion worker removes the job's intermediates).
 //   Retry         -> failed | cancelled -> created (error cleared, attempts + 1, completions and
@@ -43,6 +46,10 @@
 #include "ports/job_store.h"
 #include "ports/object_store.h"
 #include "ports/work_queue.h"
+
+namespace stereospot::media {
+struct MediaInfo;
+}  // namespace stereospot::media
 
 namespace stereospot::pipeline {
 
@@ -105,6 +112,15 @@ class JobService {
   // the job; a different file is kConflict.
   Result<Job> SubmitSource(std::string_view job_id, const std::filesystem::path& local_file);
 
+  // Takes the object already at the job's source key (put there by a client holding a signed
+  // PUT URL) as its source and starts chunking. REQUIRES: the job is `created`. kConflict when
+  // nothing has been uploaded to the key yet; an object over `max_bytes` is kInvalidArgument
+  // ("upload larger than ...") and one that is not a decodable video kInvalidArgument ("not a
+  // video: ..."): both are deleted and the job stays `created`, so the client may upload again.
+  // A store failure while probing is returned as is (nothing deleted). Idempotent as
+  // SubmitSource: repeated for an uploaded job it re-sends the chunking message while `created`.
+  Result<Job> AcceptStoredSource(std::string_view job_id, std::uint64_t max_bytes);
+
   // Any non-terminal status -> cancelled, then a deletion message. kConflict for a terminal job.
   Result<Job> Cancel(std::string_view job_id);
 
@@ -128,6 +144,8 @@ class JobService {
                    const std::function<JobUpdate(const Job&)>& update, std::string_view what,
                    std::string_view allowed_text);
   Status SendJobMessage(WorkQueue& queue, const std::string& job_id);
+  // Records the stored source of `job` (still `created`) and sends the chunking message.
+  Result<Job> RecordSource(const Job& job, std::uint64_t size, const media::MediaInfo& info);
 
   JobStore& jobs_;
   ObjectStore& objects_;

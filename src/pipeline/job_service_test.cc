@@ -210,6 +210,49 @@ TEST_F(JobServiceTest, SubmitSourceRefusesATextFileAndChangesNothing) {
   EXPECT_TRUE(service_->SubmitSource(job.job_id, TestClip()).ok());
 }
 
+TEST_F(JobServiceTest, AcceptStoredSourceProbesTheObjectWhereItLies) {
+  Job job = CreateJob();
+  // Nothing at the source key yet: the client has not PUT the file.
+  auto early = service_->AcceptStoredSource(job.job_id, 1 << 30);
+  EXPECT_EQ(early.status().code(), StatusCode::kConflict) << early.status().ToString();
+  EXPECT_TRUE(Drain(*chunking_).empty());
+
+  ASSERT_TRUE(objects_->PutFile(job.source_key, TestClip()).ok());
+  auto accepted = service_->AcceptStoredSource(job.job_id, 1 << 30);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  EXPECT_GT(accepted->uploaded_at, 0);
+  EXPECT_EQ(accepted->source_bytes, static_cast<std::int64_t>(fs::file_size(TestClip())));
+  EXPECT_EQ(Drain(*chunking_), std::vector<std::string>{job.job_id});
+
+  // Repeated (a client retrying after a lost answer): same job, the message again.
+  auto again = service_->AcceptStoredSource(job.job_id, 1 << 30);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->uploaded_at, accepted->uploaded_at);
+  EXPECT_EQ(Drain(*chunking_), std::vector<std::string>{job.job_id});
+}
+
+TEST_F(JobServiceTest, AcceptStoredSourceDeletesARefusedObjectAndKeepsTheJobCreated) {
+  Job job = CreateJob();
+  ASSERT_TRUE(objects_->PutFile(job.source_key, TextFile()).ok());
+  auto refused = service_->AcceptStoredSource(job.job_id, 1 << 30);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message().rfind("not a video: ", 0), 0u) << refused.status().message();
+  EXPECT_TRUE(objects_->Head(job.source_key).status().IsNotFound());
+
+  ASSERT_TRUE(objects_->PutFile(job.source_key, TestClip()).ok());
+  auto too_big = service_->AcceptStoredSource(job.job_id, 100);
+  EXPECT_EQ(too_big.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(too_big.status().message().rfind("upload larger than the limit of 100 bytes", 0), 0u)
+      << too_big.status().message();
+  EXPECT_TRUE(objects_->Head(job.source_key).status().IsNotFound());
+
+  auto after = jobs_->Get(job.job_id);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->status, JobStatus::kCreated);
+  EXPECT_EQ(after->uploaded_at, 0);
+  EXPECT_TRUE(Drain(*chunking_).empty());
+}
+
 TEST_F(JobServiceTest, SubmitSourceRefusesAJobPastCreated) {
   Job job = UploadedJob();
   Move(job.job_id, JobStatus::kCreated, JobStatus::kCancelled);

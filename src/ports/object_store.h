@@ -95,9 +95,13 @@ class ObjectStore {
 
   // A URL that lets its holder GET (download) or PUT (upload) this one key without other
   // credentials until `expires_in` has passed (1 s .. 7 days, else kInvalidArgument). The key
-  // need not exist yet for kPut.
+  // need not exist yet for kPut. With kGet and a non-empty `download_name` (printable ASCII
+  // without '"' or '\\', else kInvalidArgument), a GET through the URL answers with
+  // "Content-Disposition: attachment; filename=\"<download_name>\"" where the store can say so
+  // (S3 can); the local adapter, whose files this process serves itself, ignores it.
   virtual Result<std::string> SignedUrl(std::string_view key, SignedUrlMethod method,
-                                        std::chrono::seconds expires_in) = 0;
+                                        std::chrono::seconds expires_in,
+                                        std::string_view download_name = {}) = 0;
 };
 
 }  // namespace stereospot

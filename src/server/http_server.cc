@@ -49,20 +49,26 @@ bool IsUploadPath(const std::string& path) {
 thread_local const Request* t_request = nullptr;
 thread_local std::chrono::steady_clock::time_point t_started;
 
-nlohmann::json JobLinks(const Job& job) {
+// `direct`: the server hands out signed object-store URLs (HttpServerOptions::direct_transfers).
+nlohmann::json JobLinks(const Job& job, bool direct) {
   const std::string base = "/api/v1/jobs/" + job.job_id;
-  return {{"self", base},
-          {"events", base + "/events"},
-          {"upload", base + "/source"},
-          {"resumable_upload", base + "/upload"},
-          {"output", base + "/output"},
-          {"download", base + "/output?download=1"}};
+  nlohmann::json links = {{"self", base},
+                          {"events", base + "/events"},
+                          {"upload", base + "/source"},
+                          {"resumable_upload", base + "/upload"},
+                          {"output", base + "/output"},
+                          {"download", base + "/output?download=1"}};
+  if (direct) {
+    links["direct_upload"] = base + "/source-url";
+    links["direct_upload_complete"] = base + "/source-complete";
+  }
+  return links;
 }
 
-nlohmann::json JobView(const pipeline::JobProgress& progress) {
+nlohmann::json JobView(const pipeline::JobProgress& progress, bool direct) {
   nlohmann::json out = pipeline::ProgressToJson(progress);
   out["download_name"] = DownloadName(progress.job);
-  out["links"] = JobLinks(progress.job);
+  out["links"] = JobLinks(progress.job, direct);
   return out;
 }
 
@@ -393,11 +399,14 @@ void HttpServer::Impl::RegisterJobRoutes() {
     if (!job.ok()) return SendError(res, job.status());
     auto progress = service_->Progress(job->job_id);
     if (!progress.ok()) return SendError(res, progress.status());
-    nlohmann::json out = JobView(*progress);
+    nlohmann::json out = JobView(*progress, options_.direct_transfers);
     out["upload"] = {{"method", "PUT"},
                      {"url", "/api/v1/jobs/" + job->job_id + "/source"},
                      {"resumable_url", "/api/v1/jobs/" + job->job_id + "/upload"},
                      {"max_bytes", options_.max_upload_bytes}};
+    if (options_.direct_transfers) {
+      out["upload"]["direct_url"] = "/api/v1/jobs/" + job->job_id + "/source-url";
+    }
     res.set_header("Location", "/api/v1/jobs/" + job->job_id);
     SendJson(res, 201, out);
   });
@@ -454,8 +463,8 @@ void HttpServer::Impl::RegisterJobRoutes() {
     }
     auto progress = service_->Progress(*id);
     if (!progress.ok()) return SendError(res, progress.status());
-    std::string body =
-        JobView(*progress).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string body = JobView(*progress, options_.direct_transfers)
+                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     {
       std::lock_guard lock(views_mutex_);
       if (views_.size() >= kMaxCachedViews) views_.clear();
@@ -490,7 +499,7 @@ void HttpServer::Impl::RegisterJobRoutes() {
       if (!job.ok()) return SendError(res, job.status());
       auto progress = service_->Progress(*id);
       if (!progress.ok()) return SendError(res, progress.status());
-      SendJson(res, 200, JobView(*progress));
+      SendJson(res, 200, JobView(*progress, options_.direct_transfers));
     });
   }
 
@@ -532,8 +541,8 @@ void HttpServer::Impl::RegisterJobRoutes() {
         sink.done();
         return true;
       }
-      std::string data =
-          JobView(*progress).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      std::string data = JobView(*progress, options_.direct_transfers)
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       if (data != state->last) {
         const std::string event = "event: progress\ndata: " + data + "\n\n";
         if (!sink.write(event.data(), event.size())) return false;
@@ -562,6 +571,15 @@ void HttpServer::Impl::RegisterJobRoutes() {
     }
     auto key = BuildFinalKey(*id);
     if (!key.ok()) return SendError(res, key.status());
+    if (options_.direct_transfers) {
+      // The store serves the bytes (and the Range requests of players) itself.
+      auto url = objects_.SignedUrl(*key, SignedUrlMethod::kGet, options_.signed_url_ttl,
+                                    req.has_param("download") ? DownloadName(*job) : "");
+      if (!url.ok()) return SendError(res, url.status());
+      res.set_header("Cache-Control", "no-store");
+      res.set_redirect(*url, 302);
+      return;
+    }
     auto head = objects_.Head(*key);
     if (!head.ok()) return SendError(res, head.status());
     const std::uint64_t size = head->size;

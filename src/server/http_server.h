@@ -54,6 +54,13 @@ struct HttpServerOptions {
   std::chrono::milliseconds event_interval{500};
   // Web UI sessions expire after this long. Default: 12 h
   std::chrono::seconds session_ttl{std::chrono::hours(12)};
+  // Direct transfers: clients upload sources and fetch results straight from the object store
+  // through signed URLs (POST .../source-url, then .../source-complete; GET .../output answers
+  // with a redirect), so video bytes do not pass through this server. Only for a store whose
+  // signed URLs clients can reach (S3); the server's own upload routes keep working. Default: off
+  bool direct_transfers = false;
+  // How long a signed URL handed out for a direct transfer stays valid. Default: 1 h
+  std::chrono::seconds signed_url_ttl{std::chrono::hours(1)};
 };
 
 // The queues the server reports and operates on (chunking and deletion are required).

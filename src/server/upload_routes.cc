@@ -181,6 +181,66 @@ void HttpServer::Impl::RegisterUploadRoutes() {
     SendError(res, 400, "invalid_argument", "the upload is empty: send the video as the body");
   });
 
+  // --- Direct uploads: the client PUTs the file to the object store through a signed URL, then
+  // says it is done; the server probes the object where it lies. ---
+  http_.Post(R"(/api/v1/jobs/([^/]+)/source-url)", [this, check_job](const Request& req,
+                                                                     Response& res) {
+    auto id = JobIdFrom(req);
+    if (!id.ok()) return SendError(res, id.status());
+    if (!options_.direct_transfers) {
+      return SendError(res, 409, "direct_transfers_off",
+                       "this server takes uploads itself: PUT the file to /api/v1/jobs/" + *id +
+                           "/source, or use the resumable upload");
+    }
+    if (Status s = check_job(*id); !s.ok()) return SendError(res, s);
+    auto job = service_->Get(*id);
+    if (!job.ok()) return SendError(res, job.status());
+    if (job->uploaded_at != 0) {
+      return SendError(res, 409, "conflict", "job " + *id + " already has its source");
+    }
+    auto url = objects_.SignedUrl(job->source_key, SignedUrlMethod::kPut, options_.signed_url_ttl);
+    if (!url.ok()) return SendError(res, url.status());
+    const auto expires_at =
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch() + options_.signed_url_ttl)
+            .count();
+    SendJson(res, 200,
+             {{"method", "PUT"},
+              {"url", *url},
+              {"expires_at", expires_at},
+              {"max_bytes", options_.max_upload_bytes},
+              {"complete_url", "/api/v1/jobs/" + *id + "/source-complete"}});
+  });
+
+  http_.Post(R"(/api/v1/jobs/([^/]+)/source-complete)", [this, max_bytes](const Request& req,
+                                                                          Response& res) {
+    auto id = JobIdFrom(req);
+    if (!id.ok()) return SendError(res, id.status());
+    if (!options_.direct_transfers) {
+      return SendError(
+          res, 409, "direct_transfers_off",
+          "this server takes uploads itself: PUT the file to /api/v1/jobs/" + *id + "/source");
+    }
+    ForgetView(*id);
+    auto job = service_->AcceptStoredSource(*id, max_bytes);
+    ForgetView(*id);
+    if (!job.ok()) {
+      const std::string& message = job.status().message();
+      if (job.status().IsInvalidArgument() && message.rfind("not a video", 0) == 0) {
+        return SendError(res, 422, "not_a_video", message);
+      }
+      if (job.status().IsInvalidArgument() && message.rfind("upload larger", 0) == 0) {
+        return SendError(res, 413, "payload_too_large", message);
+      }
+      return SendError(res, job.status());
+    }
+    auto progress = service_->Progress(*id);
+    if (!progress.ok()) return SendError(res, progress.status());
+    nlohmann::json out = pipeline::ProgressToJson(*progress);
+    out["download_name"] = DownloadName(progress->job);
+    SendJson(res, 200, out);
+  });
+
   // --- Resumable uploads (tus 1.0). ---
   auto part_path = [this](const std::string& id) { return options_.upload_dir / (id + ".part"); };
   auto length_path = [this](const std::string& id) {

@@ -247,6 +247,11 @@ TEST_P(ObjectStoreContract, SignedUrls) {
                   .status()
                   .IsInvalidArgument());
   EXPECT_TRUE(store->SignedUrl("../k", SignedUrlMethod::kGet, 60s).status().IsInvalidArgument());
+  EXPECT_TRUE(
+      store->SignedUrl("jobs/a/final.mp4", SignedUrlMethod::kGet, 60s, "clip_3d-sbs.mp4").ok());
+  EXPECT_TRUE(store->SignedUrl("jobs/a/final.mp4", SignedUrlMethod::kGet, 60s, "a\"\r\nX: 1")
+                  .status()
+                  .IsInvalidArgument());
 }
 
 TEST_P(ObjectStoreContract, ReadersSeeWholeObjectsDuringConcurrentPuts) {

@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include "adapters/s3/curl_handles.h"
 #include "tests/s3/test_server.h"
 
 namespace stereospot::s3 {
@@ -47,45 +46,8 @@ std::string GetAll(ObjectStore& store, std::string_view key, Status* status = nu
   return out;
 }
 
-struct HttpResult {
-  long status = 0;
-  std::string body;
-  std::string etag;
-};
-
-// A plain libcurl request with no signing of its own, as a browser or `curl URL` would send.
-HttpResult Fetch(const std::string& url, const std::string* put_body = nullptr) {
-  HttpResult result;
-  CurlEasy curl(curl_easy_init());
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(
-      curl.get(), CURLOPT_WRITEFUNCTION,
-      +[](char* data, std::size_t size, std::size_t count, void* user) {
-        static_cast<std::string*>(user)->append(data, size * count);
-        return size * count;
-      });
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &result.body);
-  curl_easy_setopt(
-      curl.get(), CURLOPT_HEADERFUNCTION,
-      +[](char* data, std::size_t size, std::size_t count, void* user) {
-        std::string line(data, size * count);
-        if (line.rfind("ETag:", 0) == 0 || line.rfind("etag:", 0) == 0) {
-          *static_cast<std::string*>(user) = line.substr(5);
-        }
-        return size * count;
-      });
-  curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &result.etag);
-  if (put_body != nullptr) {
-    curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, "PUT");
-    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, put_body->data());
-    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(put_body->size()));
-  }
-  CURLcode code = curl_easy_perform(curl.get());
-  EXPECT_EQ(code, CURLE_OK) << curl_easy_strerror(code);
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &result.status);
-  return result;
-}
+using testing::Fetch;
+using testing::HttpResult;
 
 class S3AdapterTest : public ::testing::Test {
  protected:
@@ -208,6 +170,15 @@ TEST_F(S3AdapterTest, PresignedUrlsWorkWithAPlainHttpClientThroughTheProxy) {
   other.replace(other.find("source.mp4"), 10, "source.mkv");
   EXPECT_EQ(Fetch(other).status, 403);
   EXPECT_EQ(Fetch(*put).status, 403);
+
+  // A download name travels signed: the store answers with it as the saved file's name.
+  auto named =
+      store_->SignedUrl("input/u/source.mp4", SignedUrlMethod::kGet, 300s, "my clip_3d-sbs.mp4");
+  ASSERT_TRUE(named.ok()) << named.status().ToString();
+  HttpResult saved = Fetch(*named);
+  EXPECT_EQ(saved.status, 200) << saved.body;
+  EXPECT_EQ(saved.disposition, "attachment; filename=\"my clip_3d-sbs.mp4\"");
+  EXPECT_TRUE(saved.body == data);
 }
 
 TEST_F(S3AdapterTest, KeysNeedingEncodingRoundTrip) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "adapters/s3/curl_handles.h"
 #include "adapters/s3/s3_object_store.h"
 #include "core/ids.h"
 
@@ -79,6 +81,62 @@ inline std::vector<std::string> PendingUploadFiles(const std::string& bucket) {
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+  std::string etag;
+  std::string disposition;  // Content-Disposition
+  std::string location;     // Location, as sent (httplib's client decodes it, so tests use this)
+};
+
+// A plain libcurl request with no signing of its own, as a browser or `curl URL` would send.
+// `headers`: extra request lines such as "Range: bytes=0-9".
+inline HttpResult Fetch(const std::string& url, const std::string* put_body = nullptr,
+                        const std::vector<std::string>& headers = {}) {
+  HttpResult result;
+  CurlEasy curl(curl_easy_init());
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  CurlHeaders header_list;
+  for (const std::string& header : headers) EXPECT_TRUE(header_list.Append(header.c_str()));
+  if (!headers.empty()) curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, header_list.get());
+  curl_easy_setopt(
+      curl.get(), CURLOPT_WRITEFUNCTION,
+      +[](char* data, std::size_t size, std::size_t count, void* user) {
+        static_cast<std::string*>(user)->append(data, size * count);
+        return size * count;
+      });
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(
+      curl.get(), CURLOPT_HEADERFUNCTION,
+      +[](char* data, std::size_t size, std::size_t count, void* user) {
+        std::string line(data, size * count);
+        auto* out = static_cast<HttpResult*>(user);
+        std::string lower = line;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower.rfind("etag:", 0) == 0) out->etag = line.substr(5);
+        auto value = [&line](std::size_t name_length) {
+          std::string v = line.substr(name_length);
+          while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+          while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+          return v;
+        };
+        if (lower.rfind("content-disposition:", 0) == 0) out->disposition = value(20);
+        if (lower.rfind("location:", 0) == 0) out->location = value(9);
+        return size * count;
+      });
+  curl_easy_setopt(curl.get(), CURLOPT_HEADERDATA, &result);
+  if (put_body != nullptr) {
+    curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, put_body->data());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(put_body->size()));
+  }
+  CURLcode code = curl_easy_perform(curl.get());
+  EXPECT_EQ(code, CURLE_OK) << curl_easy_strerror(code);
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &result.status);
+  return result;
 }
 
 }  // namespace stereospot::s3::testing

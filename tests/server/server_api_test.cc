@@ -534,6 +534,30 @@ TEST_F(ServerApiTest, UploadOfATextFileIsRefusedWithAClearError) {
   EXPECT_TRUE(objects_->Head("input/" + id + "/source.mp4").status().IsNotFound());
 }
 
+TEST_F(ServerApiTest, DirectTransferRoutesAreOffWhenThisServerIsTheStore) {
+  StartServer();  // direct_transfers defaults to off (the embedded backend's setting)
+  json job = CreateJob();
+  const std::string id = job["job_id"];
+  EXPECT_FALSE(job["upload"].contains("direct_url"));
+  EXPECT_FALSE(job["links"].contains("direct_upload"));
+  for (const char* route : {"/source-url", "/source-complete"}) {
+    auto res = client().Post("/api/v1/jobs/" + id + route, "", "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 409) << route << ": " << res->body;
+    EXPECT_EQ(ErrorCode(res), "direct_transfers_off") << route;
+  }
+  auto bad_id = client().Post("/api/v1/jobs/not-a-job/source-url", "", "application/json");
+  ASSERT_TRUE(bad_id);
+  EXPECT_EQ(bad_id->status, 400) << bad_id->body;
+  // The output is served by this server, not redirected.
+  const std::string done = CompletedJobWithOutput("bytes of the result");
+  auto output = client().Get("/api/v1/jobs/" + done + "/output");
+  ASSERT_TRUE(output);
+  EXPECT_EQ(output->status, 200);
+  EXPECT_EQ(output->body, "bytes of the result");
+  EXPECT_EQ(Visible(kChunkingQueue), 0);
+}
+
 TEST_F(ServerApiTest, UploadLimitsAndWrongStates) {
   HttpServerOptions options = Options();
   options.max_upload_bytes = 4096;

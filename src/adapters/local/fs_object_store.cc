@@ -345,8 +345,10 @@ std::string FsObjectStore::Sign(SignedUrlMethod method, std::string_view key,
 }
 
 Result<std::string> FsObjectStore::SignedUrl(std::string_view key, SignedUrlMethod method,
-                                             std::chrono::seconds expires_in) {
+                                             std::chrono::seconds expires_in,
+                                             std::string_view download_name) {
   STEREOSPOT_RETURN_IF_ERROR(ValidateObjectKey(key));
+  STEREOSPOT_RETURN_IF_ERROR(ValidateDownloadName(download_name));
   if (expires_in.count() < 1 || expires_in.count() > 7 * 24 * 3600) {
     return Status::InvalidArgument("signed URL expiry must be in [1 s, 7 days]");
   }

@@ -41,7 +41,8 @@ class FsObjectStore final : public ObjectStore {
   Status Delete(std::string_view key) override;
   Result<std::uint64_t> DeletePrefix(std::string_view prefix) override;
   Result<std::string> SignedUrl(std::string_view key, SignedUrlMethod method,
-                                std::chrono::seconds expires_in) override;
+                                std::chrono::seconds expires_in,
+                                std::string_view download_name = {}) override;
 
   // Checks a signed URL's parts: OK when `signature` is the one SignedUrl made for this method,
   // key and expiry and `expires_at` (Unix seconds) has not passed; kInvalidArgument when

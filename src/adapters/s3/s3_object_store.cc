@@ -366,8 +366,10 @@ Result<std::uint64_t> S3ObjectStore::DeletePrefix(std::string_view prefix) {
 }
 
 Result<std::string> S3ObjectStore::SignedUrl(std::string_view key, SignedUrlMethod method,
-                                             std::chrono::seconds expires_in) {
+                                             std::chrono::seconds expires_in,
+                                             std::string_view download_name) {
   STEREOSPOT_RETURN_IF_ERROR(ValidateObjectKey(key));
+  STEREOSPOT_RETURN_IF_ERROR(ValidateDownloadName(download_name));
   if (expires_in.count() < 1 || expires_in.count() > kMaxSignedUrlSeconds) {
     return Status::InvalidArgument("signed URL expiry must be in [1 s, 7 days]");
   }
@@ -383,6 +385,10 @@ Result<std::string> S3ObjectStore::SignedUrl(std::string_view key, SignedUrlMeth
   request.region = options_.region;
   request.now_unix_seconds = static_cast<std::int64_t>(std::time(nullptr));
   request.expires_seconds = expires_in.count();
+  if (method == SignedUrlMethod::kGet && !download_name.empty()) {
+    request.extra_query.emplace_back("response-content-disposition",
+                                     "attachment; filename=\"" + std::string(download_name) + "\"");
+  }
   return PresignUrl(request);
 }
 

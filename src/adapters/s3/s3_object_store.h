@@ -87,7 +87,8 @@ class S3ObjectStore final : public ObjectStore {
   Result<std::uint64_t> DeletePrefix(std::string_view prefix) override;
   // A SigV4 presigned URL (X-Amz-Expires = expires_in) on the configured endpoint.
   Result<std::string> SignedUrl(std::string_view key, SignedUrlMethod method,
-                                std::chrono::seconds expires_in) override;
+                                std::chrono::seconds expires_in,
+                                std::string_view download_name = {}) override;
 
   // The URL of a request on `key` (empty: the bucket), as this store addresses it.
   RequestTarget TargetFor(std::string_view key) const;

@@ -110,6 +110,7 @@ std::string PresignUrl(const PresignRequest& r) {
       {"X-Amz-SignedHeaders", "host"},
   };
   if (!r.session_token.empty()) params.emplace_back("X-Amz-Security-Token", r.session_token);
+  for (const auto& extra : r.extra_query) params.push_back(extra);
   std::string query = CanonicalQuery(std::move(params));
   std::string canonical_request = r.method + "\n" + r.canonical_path + "\n" + query +
                                   "\nhost:" + r.host + "\n\nhost\nUNSIGNED-PAYLOAD";

@@ -45,6 +45,9 @@ struct PresignRequest {
   std::string region;
   std::int64_t now_unix_seconds = 0;
   std::int64_t expires_seconds = 0;  // X-Amz-Expires
+  // Further query parameters, signed with the rest (e.g. response-content-disposition); raw
+  // values, encoded here.
+  std::vector<std::pair<std::string, std::string>> extra_query;
 };
 
 // scheme://host/path?X-Amz-Algorithm=...&X-Amz-Signature=..., signing only the host header and
