@@ -19,11 +19,14 @@ using httplib::Response;
 constexpr char kSessionCookie[] = "stereospot_session";
 constexpr char kLoginCookie[] = "stereospot_login";
 
-void SecurityHeaders(Response& res) {
+// `store_origin`: the object store's origin when the page uploads to and plays from it directly
+// (scheme://host[:port]), else empty.
+void SecurityHeaders(Response& res, const std::string& store_origin) {
+  const std::string store = store_origin.empty() ? "" : " " + store_origin;
   res.set_header("Content-Security-Policy",
-                 "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-                 "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors "
-                 "'none'; form-action 'self'; base-uri 'none'");
+                 "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:" + store +
+                     "; style-src 'self'; script-src 'self'; connect-src 'self'" + store +
+                     "; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
   res.set_header("X-Content-Type-Options", "nosniff");
   res.set_header("X-Frame-Options", "DENY");
   res.set_header("Referrer-Policy", "same-origin");
@@ -53,13 +56,29 @@ std::string LoginPage(const std::string& login_token, bool failed) {
   return page;
 }
 
+// The scheme://host[:port] a URL starts with ("" when it has none).
+std::string OriginOf(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return {};
+  const auto path = url.find_first_of("/?#", scheme_end + 3);
+  return url.substr(0, path);
+}
+
 }  // namespace
 
 void HttpServer::Impl::RegisterWebRoutes() {
-  auto serve_asset = [](std::string_view name, Response& res) {
+  // With direct transfers the page talks to the store: its origin, read off a signed URL (the
+  // adapter decides path-style or virtual-hosted addressing), joins the page's CSP.
+  std::string store_origin;
+  if (options_.direct_transfers) {
+    auto url = objects_.SignedUrl("stereospot-origin/probe", SignedUrlMethod::kGet,
+                                  std::chrono::seconds(60));
+    if (url.ok()) store_origin = OriginOf(*url);
+  }
+  auto serve_asset = [store_origin](std::string_view name, Response& res) {
     const WebAsset* asset = FindAsset(name);
     if (asset == nullptr) return SendError(res, 404, "not_found", "no such file");
-    SecurityHeaders(res);
+    SecurityHeaders(res, store_origin);
     res.set_header("Cache-Control", "no-cache");
     res.set_content(asset->body.data(), asset->body.size(),
                     std::string(asset->content_type).c_str());
@@ -95,7 +114,7 @@ void HttpServer::Impl::RegisterWebRoutes() {
       return;
     }
     const std::string login_token = RandomHex(16);
-    SecurityHeaders(res);
+    SecurityHeaders(res, {});
     res.set_header("Cache-Control", "no-store");
     res.set_header("Set-Cookie", std::string(kLoginCookie) + "=" + login_token +
                                      "; Path=/login; Max-Age=600; HttpOnly; SameSite=Strict");

@@ -2,6 +2,14 @@
 // a `stereospot serve` this script starts on 127.0.0.1 with a fresh data directory.
 //
 //   node run.mjs --binary <stereospot> --artifacts <dir> [--clip <video>]
+//                [--config <toml> --cors-port <port> --cors-upstream <host:port>]
+//
+// With --config (a distributed backend whose S3 endpoint is http://127.0.0.1:<cors-port>), the
+// server hands out signed URLs, and the run also checks that the page uploads to and plays from
+// the store directly, never through the API server. The test store (s3rver behind the SigV4
+// proxy, at <cors-upstream>) has no CORS; this script puts in front of it what a bucket's CORS
+// rule does (docs/distributed.md): preflights answered, and Access-Control-Allow-Origin for the
+// UI's origin only. Requests are forwarded unchanged, Host included, so signatures still hold.
 //
 // Scenarios: create a job from the dashboard and upload a clip from ../shared/media, watch the
 // job page reach completed, play the result (playable, right duration), show the red-cyan
@@ -12,6 +20,7 @@
 // A missing chromium or node_modules fails the run with how to install it; nothing is skipped.
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -34,6 +43,13 @@ const binary = arg("binary");
 const artifacts = path.resolve(arg("artifacts", path.join(here, "artifacts")));
 const clip = path.resolve(arg("clip", path.join(here, "../../../shared/media/video/mdn_flower.mp4")));
 const conversionTimeoutMs = Number(arg("timeout-ms", "420000"));
+const config = arg("config");
+const corsPort = arg("cors-port");
+const corsUpstream = arg("cors-upstream");
+if (Boolean(config) !== Boolean(corsPort) || Boolean(corsPort) !== Boolean(corsUpstream)) {
+  fail("--config, --cors-port and --cors-upstream go together");
+}
+const store = corsPort ? `http://127.0.0.1:${corsPort}` : null;
 
 if (!fs.existsSync(CHROMIUM)) {
   fail(`${CHROMIUM} is missing. Install Debian's chromium: 'sudo apt-get install chromium' (or run scripts/install-deps.sh). npx playwright install does not work here.`);
@@ -83,6 +99,39 @@ async function waitForHealth(base, server, ms) {
   fail(`the server did not answer /healthz within ${ms} ms`);
 }
 
+// The CORS rule of a bucket that allows `origin` to GET, HEAD and PUT, in front of `upstream`.
+function startCorsFront(port, upstream, origin) {
+  const [upstreamHost, upstreamPort] = upstream.split(":");
+  const front = http.createServer((req, res) => {
+    const allowed = req.headers.origin === origin;
+    const cors = allowed
+      ? { "access-control-allow-origin": origin, "access-control-expose-headers": "ETag, Content-Length, Content-Range, Accept-Ranges", vary: "Origin" }
+      : {};
+    if (req.method === "OPTIONS") {
+      const method = req.headers["access-control-request-method"] || "";
+      if (!allowed || !["GET", "HEAD", "PUT"].includes(method)) {
+        res.writeHead(403);
+        return res.end();
+      }
+      res.writeHead(204, { ...cors, "access-control-allow-methods": "GET, HEAD, PUT", "access-control-allow-headers": req.headers["access-control-request-headers"] || "", "access-control-max-age": "600" });
+      return res.end();
+    }
+    const forward = http.request({ host: upstreamHost, port: Number(upstreamPort), method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode, { ...up.headers, ...cors });
+      up.pipe(res);
+    });
+    forward.on("error", (e) => {
+      res.writeHead(502);
+      res.end(String(e));
+    });
+    req.pipe(forward);
+  });
+  return new Promise((resolve, reject) => {
+    front.on("error", reject);
+    front.listen(Number(port), "127.0.0.1", () => resolve(front));
+  });
+}
+
 const results = [];
 async function scenario(name, body) {
   const started = Date.now();
@@ -106,7 +155,9 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "stereospot-browser-"));
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const log = fs.openSync(path.join(artifacts, "server.log"), "w");
-const server = spawn(binary, ["--data-dir", dataDir, "serve", "--listen", `127.0.0.1:${port}`], {
+const globalArgs = config ? ["--config", config] : [];
+const corsFront = store ? await startCorsFront(corsPort, corsUpstream, base) : null;
+const server = spawn(binary, [...globalArgs, "--data-dir", dataDir, "serve", "--listen", `127.0.0.1:${port}`], {
   stdio: ["ignore", log, log],
   env: { ...process.env, ASAN_OPTIONS: process.env.ASAN_OPTIONS || "detect_leaks=0" },
 });
@@ -129,6 +180,7 @@ const cleanup = async () => {
     });
   }
   fs.rmSync(dataDir, { recursive: true, force: true });
+  if (corsFront) corsFront.close();
 };
 
 try {
@@ -148,6 +200,10 @@ try {
   const page = await context.newPage();
   const consoleErrors = [];
   page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  const requests = [];
+  page.on("request", (r) => requests.push(`${r.method()} ${r.url()}`));
+  const failedRequests = [];
+  page.on("requestfailed", (r) => failedRequests.push(`${r.method()} ${r.url()}: ${r.failure() && r.failure().errorText}`));
   const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 
   let jobId = null;
@@ -164,12 +220,22 @@ try {
     await page.fill("#convergence", "0.4");
     await page.selectOption("#quality", "fast");
     await page.click("#create-button");
-    await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/, { timeout: 120000 });
+    // The job page, or the upload's error (reported instead of a bare timeout).
+    await page.waitForFunction(() => /#\/jobs\/[0-9a-f-]{36}$/.test(location.href) || document.querySelector("#upload-status .error"), null, { timeout: 120000 });
+    const uploadError = await page.$("#upload-status .error");
+    check(!uploadError, `the upload failed: ${uploadError && (await uploadError.textContent())}; failed requests: ${failedRequests.join("; ")}`);
     jobId = page.url().split("/").pop();
     const job = await (await fetch(`${base}/api/v1/jobs/${jobId}`)).json();
     check(job.params.divergence === 2.5 && job.params.convergence === 0.4, `params not kept: ${JSON.stringify(job.params)}`);
     check(job.params.crf === 23 && job.params.preset === "veryfast", "quality preset not applied");
     check(job.source_bytes === fs.statSync(clip).size, "uploaded size differs from the clip");
+    const viaApi = requests.filter((r) => /^(PUT|PATCH) .*\/api\/v1\/jobs\/[^/]+\/(source|upload)$/.test(r));
+    const viaStore = requests.filter((r) => store && r.startsWith(`PUT ${store}/`));
+    if (store) {
+      check(viaStore.length === 1 && viaApi.length === 0, `direct upload expected; requests: ${requests.join(", ")}`);
+    } else {
+      check(viaApi.length === 1, `upload to the API expected; requests: ${requests.join(", ")}`);
+    }
   });
 
   await scenario("job page: live progress reaches completed", async () => {
@@ -196,6 +262,7 @@ try {
     check(Math.abs(info.duration - sourceDuration) < 0.5, `duration ${info.duration} s, source ${sourceDuration} s`);
     check(info.time > 0, `playback did not advance (currentTime ${info.time})`);
     check(info.width > 0 && info.height > 0 && info.width / info.height > 2.5, `not a full side-by-side frame: ${info.width}x${info.height}`);
+    if (store) check(requests.some((r) => r.startsWith(`GET ${store}/`)), `the player did not read from the store: ${requests.join(", ")}`);
     await shot("03-job-completed");
   });
 
@@ -219,8 +286,9 @@ try {
     check(name === "Flower_test_LRF_Full_SBS.mp4", `download name ${name}`);
     const saved = path.join(artifacts, name);
     await download.saveAs(saved);
-    const head = await fetch(`${base}/api/v1/jobs/${jobId}/output`, { method: "HEAD" });
-    check(fs.statSync(saved).size === Number(head.headers.get("content-length")), "downloaded size differs");
+    // GET, not HEAD: with direct transfers the output redirects to a URL signed for GET only.
+    const output = await (await fetch(`${base}/api/v1/jobs/${jobId}/output`)).arrayBuffer();
+    check(fs.statSync(saved).size === output.byteLength, "downloaded size differs");
     check(Math.abs(probeDuration(saved) - sourceDuration) < 0.5, "downloaded file has the wrong duration");
     fs.rmSync(saved);
   });

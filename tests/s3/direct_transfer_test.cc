@@ -80,8 +80,8 @@ class DirectTransferTest : public ::testing::Test {
     options.signed_url_ttl = std::chrono::minutes(5);
     server_ = std::make_unique<server::HttpServer>(
         options, *jobs_, *store_,
-        server::ServerQueues{Queue(kChunkingQueue), Queue(kSegmentsQueue),
-                             Queue(kReassemblyQueue), Queue(kDeletionQueue)},
+        server::ServerQueues{Queue(kChunkingQueue), Queue(kSegmentsQueue), Queue(kReassemblyQueue),
+                             Queue(kDeletionQueue)},
         metrics_);
     Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started.ToString();
@@ -157,6 +157,17 @@ TEST_F(DirectTransferTest, UploadThroughASignedUrlThenChunkingStarts) {
   // The URL goes to the store (through the proxy), not to the API server.
   EXPECT_EQ(url.rfind(testing::TestOptions().endpoint, 0), 0u) << url;
 
+  // The page may talk to the store: its origin is in the UI's Content-Security-Policy.
+  auto page = client_->Get("/");
+  ASSERT_TRUE(page);
+  const std::string csp = page->get_header_value("Content-Security-Policy");
+  EXPECT_NE(csp.find("connect-src 'self' " + testing::TestOptions().endpoint + ";"),
+            std::string::npos)
+      << csp;
+  EXPECT_NE(csp.find("media-src 'self' blob: " + testing::TestOptions().endpoint + ";"),
+            std::string::npos)
+      << csp;
+
   // Saying "done" before the PUT changes nothing.
   auto early = Complete(id);
   ASSERT_TRUE(early);
@@ -170,8 +181,7 @@ TEST_F(DirectTransferTest, UploadThroughASignedUrlThenChunkingStarts) {
   ASSERT_EQ(done->status, 200) << done->body;
   json body = Body(done);
   EXPECT_EQ(body.value("status", ""), "created");
-  EXPECT_EQ(body.value("source_bytes", std::int64_t{0}),
-            static_cast<std::int64_t>(clip.size()));
+  EXPECT_EQ(body.value("source_bytes", std::int64_t{0}), static_cast<std::int64_t>(clip.size()));
   EXPECT_EQ(ChunkingMessages(), 1);
 
   // A repeated "done" (the answer was lost) is harmless; a new URL is refused.
@@ -226,8 +236,7 @@ TEST_F(DirectTransferTest, OutputRedirectsToTheStoreWithRangesAndTheDownloadName
                                      JobStatus::kChunkingComplete, planned)
                   .ok());
   ASSERT_TRUE(
-      jobs_->TransitionStatus(id, JobStatus::kChunkingComplete, JobStatus::kReassembling, {})
-          .ok());
+      jobs_->TransitionStatus(id, JobStatus::kChunkingComplete, JobStatus::kReassembling, {}).ok());
   ASSERT_TRUE(
       jobs_->TransitionStatus(id, JobStatus::kReassembling, JobStatus::kCompleted, {}).ok());
   const std::string content = "0123456789 final output bytes";

@@ -180,13 +180,14 @@ function collectParams(form) {
   return { layout: value("layout"), divergence, convergence, depth, crf: preset.crf, preset: preset.preset };
 }
 
-// PUT the file with progress; resolves with the job, rejects with an ApiError.
-function uploadFile(job, file, onProgress) {
+// PUT the file to `url` with progress; resolves with the parsed JSON answer (or null), rejects
+// with an ApiError. `toApi`: the URL is this server's (send the CSRF token), not the store's.
+function putFile(url, file, toApi, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("PUT", job.upload.url);
+    xhr.open("PUT", url);
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
-    if (state.session && state.session.csrf_token) xhr.setRequestHeader("X-CSRF-Token", state.session.csrf_token);
+    if (toApi && state.session && state.session.csrf_token) xhr.setRequestHeader("X-CSRF-Token", state.session.csrf_token);
     xhr.upload.addEventListener("progress", (e) => {
       if (e.lengthComputable) onProgress(e.loaded, e.total);
     });
@@ -203,9 +204,20 @@ function uploadFile(job, file, onProgress) {
         reject(new ApiError(xhr.status, err.code || "error", err.message || `upload failed (HTTP ${xhr.status})`));
       }
     });
-    xhr.addEventListener("error", () => reject(new ApiError(0, "network", "The upload was interrupted (network error).")));
+    xhr.addEventListener("error", () =>
+      reject(new ApiError(0, "network", toApi ? "The upload was interrupted (network error)." : "The upload to the object store failed (network error, or the bucket does not allow this site by CORS).")),
+    );
     xhr.send(file);
   });
+}
+
+// Uploads the job's source: straight to the object store through a signed URL when the server
+// offers one (its bytes never pass through the API server), else to the server itself.
+async function uploadFile(job, file, onProgress) {
+  if (!job.upload.direct_url) return putFile(job.upload.url, file, true, onProgress);
+  const signed = await api("POST", job.upload.direct_url);
+  await putFile(signed.url, file, false, onProgress);
+  return api("POST", signed.complete_url);
 }
 
 async function createAndUpload(form) {
@@ -389,7 +401,10 @@ async function jobAction(job, action) {
 
 function renderResult(job, container) {
   const url = job.links.output;
-  const video = h("video", { id: "result-video", controls: true, preload: "metadata", src: url, playsinline: true });
+  // With direct transfers the output redirects to the object store: ask for it by CORS, so the
+  // anaglyph preview may read its pixels (the bucket's CORS rule must allow this site).
+  const direct = Boolean(job.links.direct_upload);
+  const video = h("video", { id: "result-video", controls: true, preload: "metadata", src: url, playsinline: true, crossorigin: direct ? "anonymous" : null });
   const download = h("a", { class: "button", id: "download-link", href: job.links.download, download: job.download_name }, `Download ${job.download_name}`);
   const parts = [h("h2", {}, "Result"), video, h("div", { class: "actions" }, download)];
   const layout = job.params.layout;
