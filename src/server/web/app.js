@@ -211,10 +211,14 @@ function putFile(url, file, toApi, onProgress) {
   });
 }
 
+// S3 takes at most 5 GiB in one PUT; larger files go through the server, which stores them with
+// multipart uploads.
+const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3;
+
 // Uploads the job's source: straight to the object store through a signed URL when the server
 // offers one (its bytes never pass through the API server), else to the server itself.
 async function uploadFile(job, file, onProgress) {
-  if (!job.upload.direct_url) return putFile(job.upload.url, file, true, onProgress);
+  if (!job.upload.direct_url || file.size > MAX_SINGLE_PUT_BYTES) return putFile(job.upload.url, file, true, onProgress);
   const signed = await api("POST", job.upload.direct_url);
   await putFile(signed.url, file, false, onProgress);
   return api("POST", signed.complete_url);
