@@ -117,6 +117,20 @@ TEST_F(PgDatabaseTest, RejectsBadOptionsAndReportsAnUnreachableServerAsUnavailab
   EXPECT_TRUE(db.status().IsUnavailable()) << db.status().ToString();
 }
 
+TEST_F(PgDatabaseTest, AMissingRoleOrDatabaseIsPermanentNotRetryable) {
+  // The fixture's conninfo is key=value pairs; a later key overrides an earlier one.
+  for (const char* wrong : {" dbname=no_such_database_here", " user=no_such_role_here"}) {
+    PostgresOptions options = Options(schema_);
+    options.conninfo += wrong;
+    auto db = Connect(options);
+    ASSERT_FALSE(db.ok()) << wrong;
+    EXPECT_EQ(db.status().code(), StatusCode::kPermanent) << db.status().ToString();
+    EXPECT_NE(db.status().message().find("does not exist"), std::string::npos)
+        << db.status().ToString();
+    EXPECT_NE(db.status().message().find("postgres.conninfo"), std::string::npos);
+  }
+}
+
 TEST_F(PgDatabaseTest, SchemasAreIsolated) {
   auto a = Connect(Options(schema_));
   auto b = Connect(Options(schema_ + "_b"));

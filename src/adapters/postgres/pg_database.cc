@@ -40,6 +40,25 @@ class PgConnection {
 
 namespace {
 
+// True for a connection failure no retry can mend: the server refused these credentials, or the
+// role or database does not exist. libpq gives no SQLSTATE for a failed connection, only the
+// server's FATAL message, so this matches its text (PostgreSQL 15, untranslated: the test
+// cluster and Debian's default run with lc_messages C); anything else stays retryable.
+bool IsConfigurationFailure(std::string_view message) {
+  static constexpr std::string_view kMarkers[] = {
+      "password authentication failed",
+      "authentication failed for user",
+      "no pg_hba.conf entry",
+      "does not exist",
+      "password is missing",
+      "fe_sendauth: no password supplied",
+  };
+  for (std::string_view marker : kMarkers) {
+    if (message.find(marker) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 // Tables are found through the search_path, so the SQL of the adapters names no schema.
 std::string SearchPathSql(const std::string& schema) {
   return "SET search_path TO " + QuoteIdentifier(schema);
@@ -87,6 +106,10 @@ Result<std::unique_ptr<PgConnection>> OpenConnection(const PostgresOptions& opti
     std::string message = PQerrorMessage(conn.get());
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
       message.pop_back();
+    }
+    if (IsConfigurationFailure(message)) {
+      return Status::Permanent("connect to PostgreSQL: " + message +
+                               " (fix postgres.conninfo or the server's roles and pg_hba.conf)");
     }
     // Refused, unreachable, too many connections, starting up: all may pass.
     return Status::Unavailable("connect to PostgreSQL: " + message);
