@@ -1,5 +1,7 @@
 #include "media/frame_pipeline.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "media/atomic_path.h"
@@ -79,10 +81,13 @@ int SwsMatrix(AVColorSpace m) {
 // and FULL_CHR_H_INT libswscale takes its SIMD unscaled paths (which still honour the matrix and
 // range set below), several times faster at a cost of at most one code value.
 constexpr int kSwsFlags = SWS_BILINEAR;
-// A conversion between two pixel formats at fixed sizes, with explicit matrix and ranges.
+// Downscaling for analysis: each output pixel averages the source pixels it covers.
+constexpr int kSwsAnalysisFlags = SWS_AREA;
+// A conversion between two pixel formats (and sizes), with explicit matrix and ranges.
 Result<SwsContextPtr> MakeSws(int sw, int sh, AVPixelFormat sf, bool s_full, int dw, int dh,
-                              AVPixelFormat df, bool d_full, AVColorSpace matrix) {
-  SwsContextPtr sws(sws_getContext(sw, sh, sf, dw, dh, df, kSwsFlags, nullptr, nullptr, nullptr));
+                              AVPixelFormat df, bool d_full, AVColorSpace matrix,
+                              int flags = kSwsFlags) {
+  SwsContextPtr sws(sws_getContext(sw, sh, sf, dw, dh, df, flags, nullptr, nullptr, nullptr));
   if (!sws)
     return Status::Permanent("cannot convert pixel format " + std::string(av_get_pix_fmt_name(sf)) +
                              " to " + av_get_pix_fmt_name(df));
@@ -290,6 +295,10 @@ class Converter {
   SwsContextPtr sws_;
   AVPixelFormat sws_fmt_ = AV_PIX_FMT_NONE;
   int sws_w_ = 0, sws_h_ = 0;
+  SwsContextPtr small_sws_;  // to the analysis size (ConvertOptions::analysis_short_side)
+  AVPixelFormat small_fmt_ = AV_PIX_FMT_NONE;
+  int small_w_ = 0, small_h_ = 0;
+  VideoImage small_, small_rotated_;
   Colour colour_;
   int rotation_ = 0;
   VideoImage decoded_, rotated_, out_img_;
@@ -335,29 +344,60 @@ Status Converter::OnFrame(AVFrame* f) {
   bool full = f->color_range == AVCOL_RANGE_JPEG;
   const AVPixelFormat fmt = WithoutJ(static_cast<AVPixelFormat>(f->format), &full);
   const PixelLayout layout = opt_.layout;
-  if (!sws_ || fmt != sws_fmt_ || f->width != sws_w_ || f->height != sws_h_) {
-    const bool rgb = layout == PixelLayout::kRgb24;
-    STEREOSPOT_ASSIGN_OR_RETURN(sws_, MakeSws(f->width, f->height, fmt, full, f->width, f->height,
-                                              FormatOf(layout), rgb, colour_.matrix));
-    sws_fmt_ = fmt;
-    sws_w_ = f->width;
-    sws_h_ = f->height;
-    decoded_.Allocate(f->width, f->height, layout);
+  const bool rgb = layout == PixelLayout::kRgb24;
+  const auto [small_w, small_h] = AnalysisSize(f->width, f->height, opt_.analysis_short_side);
+  const bool want_small = small_w != f->width || small_h != f->height;
+  // Decode-only analysis needs no full-size picture at all.
+  const bool want_full = visit_ == nullptr || !want_small;
+  const VideoImage* upright = nullptr;
+  if (want_full) {
+    if (!sws_ || fmt != sws_fmt_ || f->width != sws_w_ || f->height != sws_h_) {
+      STEREOSPOT_ASSIGN_OR_RETURN(sws_, MakeSws(f->width, f->height, fmt, full, f->width, f->height,
+                                                FormatOf(layout), rgb, colour_.matrix));
+      sws_fmt_ = fmt;
+      sws_w_ = f->width;
+      sws_h_ = f->height;
+      decoded_.Allocate(f->width, f->height, layout);
+    }
+    uint8_t* dst[4] = {decoded_.planes[0].data(), decoded_.planes[1].data(),
+                       decoded_.planes[2].data(), nullptr};
+    const int strides[4] = {decoded_.stride[0], decoded_.stride[1], decoded_.stride[2], 0};
+    sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, dst, strides);
+    upright = &decoded_;
+    if (rotation_ != 0) {
+      RotateImage(decoded_, rotation_, &rotated_);
+      upright = &rotated_;
+    }
   }
-  uint8_t* dst[4] = {decoded_.planes[0].data(), decoded_.planes[1].data(),
-                     decoded_.planes[2].data(), nullptr};
-  const int strides[4] = {decoded_.stride[0], decoded_.stride[1], decoded_.stride[2], 0};
-  sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, dst, strides);
-  const VideoImage* upright = &decoded_;
-  if (rotation_ != 0) {
-    RotateImage(decoded_, rotation_, &rotated_);
-    upright = &rotated_;
+  const VideoImage* small = nullptr;
+  if (want_small) {
+    if (!small_sws_ || fmt != small_fmt_ || f->width != small_w_ || f->height != small_h_) {
+      STEREOSPOT_ASSIGN_OR_RETURN(
+          small_sws_, MakeSws(f->width, f->height, fmt, full, small_w, small_h, FormatOf(layout),
+                              rgb, colour_.matrix, kSwsAnalysisFlags));
+      small_fmt_ = fmt;
+      small_w_ = f->width;
+      small_h_ = f->height;
+      small_.Allocate(small_w, small_h, layout);
+    }
+    uint8_t* dst[4] = {small_.planes[0].data(), small_.planes[1].data(), small_.planes[2].data(),
+                       nullptr};
+    const int strides[4] = {small_.stride[0], small_.stride[1], small_.stride[2], 0};
+    sws_scale(small_sws_.get(), f->data, f->linesize, 0, f->height, dst, strides);
+    small = &small_;
+    if (rotation_ != 0) {
+      RotateImage(small_, rotation_, &small_rotated_);
+      small = &small_rotated_;
+    }
   }
   const int64_t pts =
       f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
-  FrameInfo info{stats_.frames_in, pts * av_q2d(st_->time_base)};
+  FrameInfo info{stats_.frames_in, pts * av_q2d(st_->time_base), small};
   ++stats_.frames_in;
-  if (visit_ != nullptr) return (*visit_)(info, *upright);
+  if (visit_ != nullptr) {
+    info.analysis = nullptr;  // the visitor's image is the analysis image, or the full frame
+    return (*visit_)(info, want_full ? *upright : *small);
+  }
   STEREOSPOT_RETURN_IF_ERROR(cb_(info, *upright, &out_img_));
   if (out_img_.width <= 0 || out_img_.height <= 0) {
     return Status::InvalidArgument("the frame callback returned an empty image");
@@ -442,12 +482,24 @@ Result<ConvertStats> ConvertSegment(const std::string& input_segment,
 Result<int64_t> DecodeFrames(const std::string& input, const DecodeOptions& options,
                              const FrameVisitor& visitor) {
   if (!visitor) return Status::InvalidArgument("DecodeFrames needs a frame visitor");
+  if (options.analysis_short_side < 0) {
+    return Status::InvalidArgument("analysis_short_side must be >= 0");
+  }
   ConvertOptions convert;
   convert.layout = options.layout;
   convert.encode.threads = options.threads;
+  convert.analysis_short_side = options.analysis_short_side;
   Converter conv(convert, visitor);
   STEREOSPOT_RETURN_IF_ERROR(conv.Run(input));
   return conv.stats().frames_in;
+}
+
+std::array<int, 2> AnalysisSize(int width, int height, int short_side) {
+  const int current = std::min(width, height);
+  if (short_side <= 0 || current <= short_side) return {width, height};
+  const double scale = static_cast<double>(short_side) / current;
+  return {std::max(1, static_cast<int>(std::lround(width * scale))),
+          std::max(1, static_cast<int>(std::lround(height * scale)))};
 }
 
 FrameCallback IdentityCallback() {

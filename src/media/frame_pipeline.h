@@ -58,7 +58,15 @@ struct VideoImage {
 struct FrameInfo {
   int64_t index = 0;     // 0-based position in the segment, presentation order
   double seconds = 0.0;  // presentation time in the source timeline
+  // The same frame scaled down for analysis (ConvertOptions::analysis_short_side), upright, in
+  // the callback's layout; null when none was asked for or the frame is small enough already
+  // (then analyse the frame itself). Valid during the call only.
+  const VideoImage* analysis = nullptr;
 };
+
+// The size a frame of width x height is scaled to so that its short side is `short_side`
+// (aspect kept, rounded); the frame's own size when it is that small already.
+std::array<int, 2> AnalysisSize(int width, int height, int short_side);
 
 // Receives the decoded frame `in` (upright, in the requested layout) and fills `out`. `out` is
 // reused between calls (its buffers stay allocated), so a callback that keeps the same size
@@ -83,6 +91,10 @@ struct EncodeOptions {
 struct ConvertOptions {
   PixelLayout layout = PixelLayout::kRgb24;  // what the callback receives
   EncodeOptions encode;
+  // > 0: also hand the callback each frame scaled to AnalysisSize(.., analysis_short_side)
+  // (FrameInfo::analysis), made from the decoded picture in one conversion (area filter), which
+  // costs far less than scaling the full-size image afterwards. Default: 0 (none).
+  int analysis_short_side = 0;
 };
 
 struct ConvertStats {
@@ -103,6 +115,10 @@ using FrameVisitor = std::function<Status(const FrameInfo& info, const VideoImag
 struct DecodeOptions {
   PixelLayout layout = PixelLayout::kRgb24;  // what the visitor receives
   int threads = 0;                           // decoder threads; 0 = automatic
+  // > 0: the visitor receives only the frames scaled to AnalysisSize(.., analysis_short_side),
+  // pixel for pixel the FrameInfo::analysis images ConvertSegment makes with the same value (no
+  // full-size conversion is done). Default: 0 (full-size frames).
+  int analysis_short_side = 0;
 };
 
 // Decodes every frame of `input` exactly as ConvertSegment hands them to its callback (same

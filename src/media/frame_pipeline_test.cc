@@ -102,6 +102,89 @@ TEST(FramePipelineTest, DecodeFramesSeesWhatTheCallbackSees) {
   EXPECT_FALSE(text.ok());
 }
 
+TEST(FramePipelineTest, AnalysisSizeKeepsTheAspectAndNeverEnlarges) {
+  EXPECT_EQ(AnalysisSize(1920, 1080, 384), (std::array<int, 2>{683, 384}));
+  EXPECT_EQ(AnalysisSize(1080, 1920, 384), (std::array<int, 2>{384, 683}));
+  EXPECT_EQ(AnalysisSize(640, 360, 384), (std::array<int, 2>{640, 360}));
+  EXPECT_EQ(AnalysisSize(1920, 1080, 0), (std::array<int, 2>{1920, 1080}));
+}
+
+TEST(FramePipelineTest, AnalysisImagesAreTheSameInBothPassesAndUpright) {
+  TempDir dir;
+  // Portrait by a display matrix: the small images must be upright too.
+  ASSERT_TRUE(
+      Ffmpeg("-f lavfi -i testsrc2=s=320x180:r=10:d=1 -c:v libx264 -crf 10 " + dir.File("u.mp4")));
+  ASSERT_TRUE(Ffmpeg("-i " + dir.File("u.mp4") + " -c copy -metadata:s:v:0 rotate=90 " +
+                     dir.File("r.mp4")));
+  auto digest = [](const VideoImage& img) {
+    uint64_t h = 1469598103934665603ULL;
+    for (uint8_t b : img.planes[0]) h = (h ^ b) * 1099511628211ULL;
+    return h;
+  };
+  ConvertOptions convert = Fast();
+  convert.analysis_short_side = 90;
+  std::vector<uint64_t> from_convert;
+  auto stats =
+      ConvertSegment(dir.File("r.mp4"), dir.File("out.mp4"), convert,
+                     [&](const FrameInfo& info, const VideoImage& in, VideoImage* out) -> Status {
+                       if (info.analysis == nullptr) return Status::Internal("no analysis image");
+                       EXPECT_EQ(in.width, 180);
+                       EXPECT_EQ(in.height, 320);
+                       EXPECT_EQ(info.analysis->width, 90);
+                       EXPECT_EQ(info.analysis->height, 160);
+                       from_convert.push_back(digest(*info.analysis));
+                       *out = in;
+                       return Status::OK();
+                     });
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  DecodeOptions decode;
+  decode.analysis_short_side = 90;
+  std::vector<uint64_t> from_decode;
+  std::vector<VideoImage> small;
+  auto frames = DecodeFrames(dir.File("r.mp4"), decode,
+                             [&](const FrameInfo& info, const VideoImage& img) -> Status {
+                               EXPECT_EQ(info.analysis, nullptr);
+                               EXPECT_EQ(img.width, 90);
+                               EXPECT_EQ(img.height, 160);
+                               from_decode.push_back(digest(img));
+                               small.push_back(img);
+                               return Status::OK();
+                             });
+  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
+  EXPECT_EQ(from_decode, from_convert);
+  ASSERT_EQ(from_decode.size(), 10u);
+  // Upright: the scaled-down full-size frame (rotated by the pipeline) matches it closely.
+  std::vector<VideoImage> full;
+  ASSERT_TRUE(DecodeFrames(dir.File("r.mp4"), DecodeOptions{},
+                           [&](const FrameInfo&, const VideoImage& img) {
+                             full.push_back(img);
+                             return Status::OK();
+                           })
+                  .ok());
+  double error = 0;
+  for (int y = 0; y < 160; ++y) {
+    for (int x = 0; x < 90; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        const int a = small[5].planes[0][static_cast<size_t>(y * small[5].stride[0] + x * 3 + c)];
+        const int b =
+            full[5].planes[0][static_cast<size_t>((2 * y) * full[5].stride[0] + (2 * x) * 3 + c)];
+        error += std::abs(a - b);
+      }
+    }
+  }
+  EXPECT_LT(error / (160 * 90 * 3), 20.0) << "the small image is not the frame, upright";
+  // A frame already small enough is handed over as it is, with no analysis image.
+  convert.analysis_short_side = 400;
+  auto unscaled =
+      ConvertSegment(dir.File("u.mp4"), dir.File("out2.mp4"), convert,
+                     [&](const FrameInfo& info, const VideoImage& in, VideoImage* out) -> Status {
+                       EXPECT_EQ(info.analysis, nullptr);
+                       *out = in;
+                       return Status::OK();
+                     });
+  EXPECT_TRUE(unscaled.ok()) << unscaled.status().ToString();
+}
+
 TEST(FramePipelineTest, VariableFrameRateSurvives) {
   TempDir dir;
   ASSERT_TRUE(

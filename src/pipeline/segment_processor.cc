@@ -188,6 +188,8 @@ class SegmentConverter {
     fields.emplace_back("warmup_frames", stats->warmup_frames);
     fields.emplace_back("scene_cuts", stats->scene_cuts);
     fields.emplace_back("seconds", seconds);
+    fields.emplace_back("analysis_seconds", stats->analysis_seconds);
+    fields.emplace_back("conversion_seconds", stats->conversion_seconds);
     fields.emplace_back("fps", fps);
     VideoLog().Info("segment completed", fields);
     return Status::OK();

@@ -1,8 +1,12 @@
 #include "pipeline/stereo_segment.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include <opencv2/imgproc.hpp>
@@ -62,9 +66,9 @@ cv::Mat MatOf(const media::VideoImage& image) {
                  static_cast<size_t>(image.stride[0]));
 }
 
-// Depth backends see frames at their working resolution. Scaling here, once, rather than inside
-// the backend lets pass 1 keep the warm-up frames small; the backend then sees exactly the same
-// pixels in both passes.
+// Depth backends see frames at their working resolution, scaled by the media layer while it
+// converts the decoded picture (media::ConvertOptions::analysis_short_side): far cheaper than a
+// full-size RGB frame scaled afterwards, and the same pixels in both passes and in the warm-up.
 class DepthStage {
  public:
   static Result<std::unique_ptr<DepthStage>> Create(const ConversionParams& params) {
@@ -79,21 +83,8 @@ class DepthStage {
     return std::unique_ptr<DepthStage>(new DepthStage(std::move(estimator), short_side));
   }
 
-  // `frame` scaled so its short side is at most the working resolution (a view of `frame` when
-  // it is already small enough; the result is valid until the next call).
-  const cv::Mat& Prescale(const cv::Mat& frame) {
-    const int short_side = std::min(frame.cols, frame.rows);
-    if (short_side <= short_side_) {
-      small_ = frame;
-      return small_;
-    }
-    const double scale = static_cast<double>(short_side_) / short_side;
-    const cv::Size size(std::max(1, static_cast<int>(std::lround(frame.cols * scale))),
-                        std::max(1, static_cast<int>(std::lround(frame.rows * scale))));
-    cv::resize(frame, scaled_, size, 0.0, 0.0, cv::INTER_AREA);
-    small_ = scaled_;
-    return small_;
-  }
+  // The short side frames are scaled to before depth estimation.
+  int short_side() const { return short_side_; }
 
   // Raw depth of a prescaled frame; `cut` resets the backend's sequence state first. The
   // returned view is valid until the next call.
@@ -112,8 +103,55 @@ class DepthStage {
 
   std::unique_ptr<DepthEstimator> estimator_;
   int short_side_;
-  cv::Mat scaled_, small_;
   DepthMap map_;
+};
+
+// Hands pass 1's small frames from the decoding thread to the thread that measures them, so the
+// depth stage of frame n runs while frame n + 1 decodes (pass 1 alone left a core idle about a
+// third of the time on 2 cores). Bounded: the decoder waits when kDepth frames are queued.
+// Frames keep their order; the first error of either side stops both.
+class FrameHandoff {
+ public:
+  static constexpr size_t kDepth = 4;
+
+  // Decoder side: queues a frame, waiting for room. False once the measuring side has stopped.
+  bool Push(cv::Mat frame) {
+    std::unique_lock lock(mutex_);
+    room_.wait(lock, [&] { return queue_.size() < kDepth || stopped_; });
+    if (stopped_) return false;
+    queue_.push_back(std::move(frame));
+    ready_.notify_one();
+    return true;
+  }
+  // Decoder side: no more frames.
+  void Close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    ready_.notify_one();
+  }
+  // Measuring side: the next frame, or false when closed and drained.
+  bool Pop(cv::Mat* frame) {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return !queue_.empty() || closed_; });
+    if (queue_.empty()) return false;
+    *frame = std::move(queue_.front());
+    queue_.pop_front();
+    room_.notify_one();
+    return true;
+  }
+  // Measuring side: stops taking frames (after an error).
+  void Stop() {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    room_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_, room_;
+  std::deque<cv::Mat> queue_;
+  bool closed_ = false;
+  bool stopped_ = false;
 };
 
 class SegmentJob {
@@ -154,9 +192,11 @@ class SegmentJob {
     options_.progress(StereoSegmentProgress{pass, frames, SecondsSince(start)});
   }
 
+  // Decoding for analysis: frames arrive at the depth stage's working size.
   media::DecodeOptions Decode() const {
     media::DecodeOptions decode;
     decode.threads = options_.threads;
+    decode.analysis_short_side = depth_->short_side();
     return decode;
   }
 
@@ -164,7 +204,7 @@ class SegmentJob {
   Status CollectWarmup(const std::string& warmup) {
     const auto visit = [&](const media::FrameInfo&, const media::VideoImage& image) -> Status {
       if (Cancelled()) return Status::Cancelled("segment conversion cancelled");
-      warm_.push_back(depth_->Prescale(MatOf(image)).clone());
+      warm_.push_back(MatOf(image).clone());
       if (static_cast<int>(warm_.size()) > options_.warmup_frames) warm_.pop_front();
       return Status::OK();
     };
@@ -202,13 +242,37 @@ class SegmentJob {
     for (const cv::Mat& small : warm_) STEREOSPOT_RETURN_IF_ERROR(Measure(small, false));
     const auto start = Clock::now();
     std::int64_t frames = 0;
+    FrameHandoff handoff;
+    Status measured;  // the measuring thread's result; read after join
+    const auto measure = [&] {
+      cv::Mat small;
+      while (handoff.Pop(&small)) {
+        measured = Measure(small, cache_enabled_);
+        if (!measured.ok()) {
+          handoff.Stop();
+          return;
+        }
+      }
+    };
+    std::thread measurer;
+    try {
+      measurer = std::thread(measure);
+    } catch (const std::system_error& e) {
+      return Status::Unavailable(std::string("cannot start the analysis thread: ") + e.what());
+    }
     const auto visit = [&](const media::FrameInfo&, const media::VideoImage& image) -> Status {
       if (Cancelled()) return Status::Cancelled("segment conversion cancelled");
-      STEREOSPOT_RETURN_IF_ERROR(Measure(depth_->Prescale(MatOf(image)), cache_enabled_));
+      if (!handoff.Push(MatOf(image).clone())) {
+        return Status::Cancelled("analysis stopped");  // `measured` holds the reason
+      }
       Report(1, ++frames, start);
       return Status::OK();
     };
-    STEREOSPOT_ASSIGN_OR_RETURN(stats_.frames, media::DecodeFrames(input, Decode(), visit));
+    Result<std::int64_t> decoded = media::DecodeFrames(input, Decode(), visit);
+    handoff.Close();
+    measurer.join();
+    STEREOSPOT_RETURN_IF_ERROR(measured);
+    STEREOSPOT_ASSIGN_OR_RETURN(stats_.frames, std::move(decoded));
     for (size_t i = warm_.size() + 1; i < cuts_.size(); ++i) stats_.scene_cuts += cuts_[i] ? 1 : 0;
     if (params_.temporal) {
       STEREOSPOT_ASSIGN_OR_RETURN(ranges_, stereo::PlanDepthRanges(measured_, cuts_, normaliser_));
@@ -226,8 +290,9 @@ class SegmentJob {
     return Status::OK();
   }
 
-  // Pass 2's depth for segment frame `index`: normalised to [0, 1], edges dilated.
-  Status DepthFor(std::int64_t index, const cv::Mat& frame) {
+  // Pass 2's depth for segment frame `index`: normalised to [0, 1], edges dilated. `small` is
+  // the frame at the depth stage's working size (used when the depth was not kept).
+  Status DepthFor(std::int64_t index, const cv::Mat& small) {
     const size_t at = static_cast<size_t>(stats_.warmup_frames + index);
     if (at >= cuts_.size()) {
       return Status::Internal("the conversion pass decoded more frames than the analysis pass");
@@ -236,7 +301,7 @@ class SegmentJob {
     if (cache_enabled_) {
       raw = cache_[static_cast<size_t>(index)];
     } else {
-      STEREOSPOT_ASSIGN_OR_RETURN(raw, depth_->Estimate(depth_->Prescale(frame), cuts_[at]));
+      STEREOSPOT_ASSIGN_OR_RETURN(raw, depth_->Estimate(small, cuts_[at]));
     }
     if (params_.temporal) {
       STEREOSPOT_RETURN_IF_ERROR(stereo::ApplyDepthRange(raw, ranges_[at], &depth_norm_));
@@ -257,12 +322,15 @@ class SegmentJob {
     convert.encode.pix_fmt = params_.pix_fmt;
     convert.encode.threads = options_.threads;
     convert.encode.frame_packing = FramePackingFor(params_.layout);
+    // Without kept depth, pass 2 estimates again from the same small frames as pass 1.
+    if (!cache_enabled_) convert.analysis_short_side = depth_->short_side();
     const auto start = Clock::now();
     const auto callback = [&](const media::FrameInfo& info, const media::VideoImage& in,
                               media::VideoImage* out) -> Status {
       if (Cancelled()) return Status::Cancelled("segment conversion cancelled");
       const cv::Mat frame = MatOf(in);
-      STEREOSPOT_RETURN_IF_ERROR(DepthFor(info.index, frame));
+      STEREOSPOT_RETURN_IF_ERROR(
+          DepthFor(info.index, info.analysis != nullptr ? MatOf(*info.analysis) : frame));
       STEREOSPOT_ASSIGN_OR_RETURN(cv::Size packed,
                                   stereo::PackedSize(stereo_options_.layout, in.width, in.height));
       if (out->width != packed.width || out->height != packed.height ||
