@@ -136,6 +136,7 @@ std::string HttpServer::Impl::RouteLabel(const Request& req) const {
 void HttpServer::Impl::ForgetView(const std::string& job_id) {
   std::lock_guard lock(views_mutex_);
   views_.erase(job_id);
+  ++views_epoch_;
 }
 
 std::string HttpServer::Impl::NewSession() {
@@ -446,29 +447,44 @@ void HttpServer::Impl::RegisterJobRoutes() {
   });
 
   // Job detail is what pages and scripts poll; a view younger than detail_cache_ttl is served
-  // from memory, so polling load does not reach the job store. Changes made through this API
-  // drop the job's view at once; progress made by workers shows within the TTL.
+  // from memory, so polling load does not reach the job store. When it expires, one request
+  // rebuilds it while the others keep serving the expired body (rather than every concurrent
+  // request reading the store at once, which under load made a latency spike every TTL).
+  // Changes made through this API drop the job's view at once; progress made by workers shows
+  // within the TTL plus one rebuild.
   http_.Get(R"(/api/v1/jobs/([^/]+))", [this](const Request& req, Response& res) {
     auto id = JobIdFrom(req);
     if (!id.ok()) return SendError(res, id.status());
     const auto now = std::chrono::steady_clock::now();
-    {
+    const bool caching = options_.detail_cache_ttl.count() > 0;
+    std::uint64_t epoch = 0;
+    if (caching) {
       std::lock_guard lock(views_mutex_);
       auto it = views_.find(*id);
-      if (it != views_.end() && now - it->second.made < options_.detail_cache_ttl) {
+      if (it != views_.end() &&
+          (now - it->second.made < options_.detail_cache_ttl || it->second.refreshing)) {
         res.set_header("Cache-Control", "no-store");
         res.set_content(it->second.body, "application/json");
         return;
       }
+      if (it != views_.end()) it->second.refreshing = true;
+      epoch = views_epoch_;
     }
     auto progress = service_->Progress(*id);
-    if (!progress.ok()) return SendError(res, progress.status());
+    if (!progress.ok()) {
+      std::lock_guard lock(views_mutex_);
+      auto it = views_.find(*id);
+      if (it != views_.end()) it->second.refreshing = false;
+      return SendError(res, progress.status());
+    }
     std::string body = JobView(*progress, options_.direct_transfers)
                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     {
       std::lock_guard lock(views_mutex_);
-      if (views_.size() >= kMaxCachedViews) views_.clear();
-      views_[*id] = CachedView{body, now};
+      if (caching && epoch == views_epoch_) {
+        if (views_.size() >= kMaxCachedViews) views_.clear();
+        views_[*id] = CachedView{body, now, false};
+      }
     }
     res.set_header("Cache-Control", "no-store");
     res.set_content(std::move(body), "application/json");

@@ -80,9 +80,12 @@ class HttpServer::Impl {
   struct CachedView {
     std::string body;
     std::chrono::steady_clock::time_point made;
+    bool refreshing = false;  // one request is rebuilding it; the others serve this body
   };
   std::mutex views_mutex_;
   std::map<std::string, CachedView> views_;  // job detail bodies by job id
+  // Bumped by ForgetView: a rebuild that started before a change does not store its view.
+  std::uint64_t views_epoch_ = 0;
 
   std::mutex uploads_mutex_;
   std::set<std::string> active_uploads_;  // jobs with an upload request in progress
