@@ -99,18 +99,19 @@ int RunStats(const GlobalOptions& globals) {
   for (const auto& [name, queue] : backend->queues) queues.push_back(queue.get());
   Status depths = pipeline::PublishQueueDepths(metrics, queues);
   if (!depths.ok()) return ReportError(depths);
+  Status counted = pipeline::PublishJobCounts(metrics, *backend->jobs);
+  if (!counted.ok()) return ReportError(counted);
+  // Segment progress of the running jobs (only non-terminal statuses are paged through).
   for (JobStatus status : kAllJobStatuses) {
-    if (status == JobStatus::kDeleted) continue;
+    if (IsTerminal(status) || status == JobStatus::kDeleted) continue;
     JobListQuery query;
     query.status = status;
     query.limit = 500;
-    std::int64_t count = 0;
     for (;;) {
       auto page = backend->jobs->List(query);
       if (!page.ok()) return ReportError(page.status());
-      count += static_cast<std::int64_t>(page->jobs.size());
       for (const Job& job : page->jobs) {
-        if (IsTerminal(job.status) || job.total_segments == 0) continue;
+        if (job.total_segments == 0) continue;
         auto done = backend->jobs->CountCompletions(job.job_id);
         if (!done.ok()) continue;
         auto g = metrics.GetGauge("stereospot_job_segments", "Segments of a running job.",
@@ -123,9 +124,6 @@ int RunStats(const GlobalOptions& globals) {
       if (page->next_cursor.empty()) break;
       query.cursor = page->next_cursor;
     }
-    auto g = metrics.GetGauge("stereospot_jobs", "Jobs by status.",
-                              {{"status", std::string(JobStatusName(status))}});
-    if (g.ok()) (*g)->Set(static_cast<double>(count));
   }
   std::cout << metrics.RenderPrometheus();
   return kExitOk;

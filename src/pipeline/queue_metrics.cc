@@ -27,4 +27,17 @@ Status PublishQueueDepths(MetricsRegistry& registry, std::span<WorkQueue* const>
   return first_error;
 }
 
+Status PublishJobCounts(MetricsRegistry& registry, JobStore& jobs) {
+  STEREOSPOT_ASSIGN_OR_RETURN(auto counts, jobs.CountByStatus());
+  for (JobStatus status : kAllJobStatuses) {
+    if (status == JobStatus::kDeleted) continue;
+    STEREOSPOT_ASSIGN_OR_RETURN(
+        Gauge * gauge, registry.GetGauge(std::string(kJobsByStatus), "Jobs by status.",
+                                         {{"status", std::string(JobStatusName(status))}}));
+    auto it = counts.find(status);
+    gauge->Set(it == counts.end() ? 0.0 : static_cast<double>(it->second));
+  }
+  return Status::OK();
+}
+
 }  // namespace stereospot::pipeline

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -93,6 +94,10 @@ class JobStore {
   virtual Status PutCompletion(const SegmentCompletion& completion) = 0;
 
   virtual Result<int> CountCompletions(std::string_view job_id) = 0;
+
+  // How many jobs are in each status, `deleted` included (statuses without jobs are absent).
+  // One aggregate query, not a scan: /metrics and `stats` call it on every scrape.
+  virtual Result<std::map<JobStatus, std::int64_t>> CountByStatus() = 0;
 
   // All completions of the job, by segment index.
   virtual Result<std::vector<SegmentCompletion>> ListCompletions(std::string_view job_id) = 0;

@@ -720,6 +720,7 @@ void HttpServer::Impl::RegisterOperatorRoutes() {
     std::vector<WorkQueue*> queues = all_queues();
     // A queue that cannot report keeps its last values; /metrics still answers.
     (void)pipeline::PublishQueueDepths(metrics_, queues);
+    (void)pipeline::PublishJobCounts(metrics_, jobs_);
     res.set_content(metrics_.RenderPrometheus(), "text/plain; version=0.0.4; charset=utf-8");
   });
 

@@ -269,6 +269,26 @@ TEST_P(JobStoreContract, CompletionsAreIdempotent) {
   EXPECT_TRUE(store->CountCompletions(c.job_id).status().IsNotFound());
 }
 
+TEST_P(JobStoreContract, CountByStatusCountsEveryJob) {
+  auto store = backend_->NewJobStore();
+  auto before = store->CountByStatus();
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  auto count = [](const std::map<JobStatus, std::int64_t>& counts, JobStatus status) {
+    auto it = counts.find(status);
+    return it == counts.end() ? std::int64_t{0} : it->second;
+  };
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store->Create(NewJob()).ok());
+  Job moved = NewJob();
+  ASSERT_TRUE(store->Create(moved).ok());
+  ASSERT_TRUE(
+      store->TransitionStatus(moved.job_id, JobStatus::kCreated, JobStatus::kCancelled, {}).ok());
+  auto after = store->CountByStatus();
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(count(*after, JobStatus::kCreated) - count(*before, JobStatus::kCreated), 3);
+  EXPECT_EQ(count(*after, JobStatus::kCancelled) - count(*before, JobStatus::kCancelled), 1);
+  for (const auto& [status, n] : *after) EXPECT_GT(n, 0) << JobStatusName(status);
+}
+
 TEST_P(JobStoreContract, TriggerIsCreatedExactlyOnceUnderConcurrentCallers) {
   auto store = backend_->NewJobStore();
   Job job = NewJob();

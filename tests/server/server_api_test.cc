@@ -234,6 +234,9 @@ TEST_F(ServerApiTest, HealthAndReadiness) {
 
 TEST_F(ServerApiTest, MetricsInPrometheusFormat) {
   StartServer();
+  CreateJobId();
+  CreateJobId();
+  JobIn(JobStatus::kFailed);
   ASSERT_TRUE(client().Get("/healthz"));
   // Requests are counted just after their response is written: poll until the count shows.
   auto res = client().Get("/metrics");
@@ -253,6 +256,12 @@ TEST_F(ServerApiTest, MetricsInPrometheusFormat) {
             std::string::npos)
       << res->body;
   EXPECT_NE(res->body.find("stereospot_http_request_seconds_bucket"), std::string::npos);
+  // Jobs by status, every status present (0 where there is none).
+  EXPECT_NE(res->body.find("stereospot_jobs{status=\"created\"} 2\n"), std::string::npos)
+      << res->body;
+  EXPECT_NE(res->body.find("stereospot_jobs{status=\"failed\"} 1\n"), std::string::npos);
+  EXPECT_NE(res->body.find("stereospot_jobs{status=\"completed\"} 0\n"), std::string::npos);
+  EXPECT_EQ(res->body.find("stereospot_jobs{status=\"deleted\"}"), std::string::npos);
 }
 
 TEST_F(ServerApiTest, ServesTheEmbeddedWebUi) {

@@ -258,6 +258,21 @@ Result<int> SqliteJobStore::CountCompletions(std::string_view job_id) {
   return count;
 }
 
+Result<std::map<JobStatus, std::int64_t>> SqliteJobStore::CountByStatus() {
+  std::map<JobStatus, std::int64_t> counts;
+  STEREOSPOT_RETURN_IF_ERROR(db_->Read([&](SqlTransaction& tx) -> Status {
+    STEREOSPOT_ASSIGN_OR_RETURN(auto rows,
+                                tx.Query("SELECT status, COUNT(*) FROM jobs GROUP BY status", {}));
+    for (const auto& row : rows) {
+      auto status = ParseJobStatus(AsText(row[0]));
+      if (!status) return Status::DataLoss("unknown job status '" + AsText(row[0]) + "'");
+      counts[*status] = AsInt(row[1]);
+    }
+    return Status::OK();
+  }));
+  return counts;
+}
+
 Result<std::vector<SegmentCompletion>> SqliteJobStore::ListCompletions(std::string_view job_id) {
   STEREOSPOT_RETURN_IF_ERROR(CheckId(job_id));
   std::vector<SegmentCompletion> out;

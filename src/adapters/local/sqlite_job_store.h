@@ -21,6 +21,7 @@ class SqliteJobStore final : public JobStore {
   Result<JobPage> List(const JobListQuery& query) override;
   Status PutCompletion(const SegmentCompletion& completion) override;
   Result<int> CountCompletions(std::string_view job_id) override;
+  Result<std::map<JobStatus, std::int64_t>> CountByStatus() override;
   Result<std::vector<SegmentCompletion>> ListCompletions(std::string_view job_id) override;
   Result<bool> CreateTriggerOnce(std::string_view job_id) override;
   Result<ReassemblyTrigger> GetTrigger(std::string_view job_id) override;

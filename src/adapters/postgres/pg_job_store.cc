@@ -250,6 +250,20 @@ Result<int> PgJobStore::CountCompletions(std::string_view job_id) {
   return static_cast<int>(rows.Int(0, 1));
 }
 
+Result<std::map<JobStatus, std::int64_t>> PgJobStore::CountByStatus() {
+  STEREOSPOT_ASSIGN_OR_RETURN(
+      PgRows rows, db_->Execute("SELECT status, count(*) FROM jobs GROUP BY status", {}));
+  std::map<JobStatus, std::int64_t> counts;
+  for (int r = 0; r < rows.size(); ++r) {
+    auto status = ParseJobStatus(rows.Text(r, 0));
+    if (!status) {
+      return Status::DataLoss("unknown job status '" + std::string(rows.Text(r, 0)) + "'");
+    }
+    counts[*status] = rows.Int(r, 1);
+  }
+  return counts;
+}
+
 Result<std::vector<SegmentCompletion>> PgJobStore::ListCompletions(std::string_view job_id) {
   STEREOSPOT_RETURN_IF_ERROR(CheckId(job_id));
   // The left join yields no row for an unknown job and one all-NULL row for a job without
