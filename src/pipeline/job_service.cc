@@ -164,20 +164,12 @@ Result<Job> JobService::SubmitSource(std::string_view job_id,
   if (ec)
     return Status::IoError("cannot read uploaded file " + local_file.string() + ": " +
                            ec.message());
-  if (job.uploaded_at != 0) {
-    if (static_cast<std::int64_t>(size) != job.source_bytes) {
-      return Status::Conflict("job " + job.job_id + " already has an uploaded source (" +
-                              std::to_string(job.source_bytes) + " bytes)");
-    }
-    if (job.status == JobStatus::kCreated) {
-      STEREOSPOT_RETURN_IF_ERROR(SendJobMessage(chunking_queue_, job.job_id));
-    }
-    return job;
+  if (job.uploaded_at != 0 && static_cast<std::int64_t>(size) != job.source_bytes) {
+    return Status::Conflict("job " + job.job_id + " already has an uploaded source (" +
+                            std::to_string(job.source_bytes) + " bytes)");
   }
-  if (job.status != JobStatus::kCreated) {
-    return Status::Conflict("job " + job.job_id + " is " + std::string(JobStatusName(job.status)) +
-                            "; a source can only be uploaded to a created job");
-  }
+  STEREOSPOT_ASSIGN_OR_RETURN(std::optional<Job> repeated, RepeatOrRefuse(job));
+  if (repeated) return *repeated;
   media::ProbeOptions probe_options;
   probe_options.scan_packets = false;  // the chunker scans packets; here the header decides
   Result<media::MediaInfo> info = media::Probe(local_file.string(), probe_options);
@@ -192,16 +184,8 @@ Result<Job> JobService::SubmitSource(std::string_view job_id,
 
 Result<Job> JobService::AcceptStoredSource(std::string_view job_id, std::uint64_t max_bytes) {
   STEREOSPOT_ASSIGN_OR_RETURN(Job job, Get(job_id));
-  if (job.uploaded_at != 0) {
-    if (job.status == JobStatus::kCreated) {
-      STEREOSPOT_RETURN_IF_ERROR(SendJobMessage(chunking_queue_, job.job_id));
-    }
-    return job;
-  }
-  if (job.status != JobStatus::kCreated) {
-    return Status::Conflict("job " + job.job_id + " is " + std::string(JobStatusName(job.status)) +
-                            "; a source can only be uploaded to a created job");
-  }
+  STEREOSPOT_ASSIGN_OR_RETURN(std::optional<Job> repeated, RepeatOrRefuse(job));
+  if (repeated) return *repeated;
   auto head = objects_.Head(job.source_key);
   if (head.status().IsNotFound()) {
     return Status::Conflict("nothing has been uploaded for job " + job.job_id +
@@ -250,6 +234,20 @@ Result<Job> JobService::AcceptStoredSource(std::string_view job_id, std::uint64_
     return Status::InvalidArgument("not a video: " + s.message());
   }
   return RecordSource(job, size, *info);
+}
+
+Result<std::optional<Job>> JobService::RepeatOrRefuse(const Job& job) {
+  if (job.uploaded_at != 0) {
+    if (job.status == JobStatus::kCreated) {
+      STEREOSPOT_RETURN_IF_ERROR(SendJobMessage(chunking_queue_, job.job_id));
+    }
+    return std::optional<Job>(job);
+  }
+  if (job.status != JobStatus::kCreated) {
+    return Status::Conflict("job " + job.job_id + " is " + std::string(JobStatusName(job.status)) +
+                            "; a source can only be uploaded to a created job");
+  }
+  return std::optional<Job>();
 }
 
 Result<Job> JobService::RecordSource(const Job& job, std::uint64_t size,

@@ -144,6 +144,10 @@ class JobService {
                    const std::function<JobUpdate(const Job&)>& update, std::string_view what,
                    std::string_view allowed_text);
   Status SendJobMessage(WorkQueue& queue, const std::string& job_id);
+  // The start of every source submission: a job that already has its source is a repeat (its
+  // chunking message is sent again while it is still `created`) and is returned; a job past
+  // `created` is kConflict; nullopt means go on.
+  Result<std::optional<Job>> RepeatOrRefuse(const Job& job);
   // Records the stored source of `job` (still `created`) and sends the chunking message.
   Result<Job> RecordSource(const Job& job, std::uint64_t size, const media::MediaInfo& info);
 
