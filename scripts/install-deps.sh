@@ -23,8 +23,10 @@ TEST_PKGS=(libgtest-dev libgmock-dev libbenchmark-dev ffmpeg sqlite3 postgresql-
 # The S3 adapter's tests run s3rver (npm, pinned in tests/s3/package-lock.json) on Node.
 TEST_PKGS+=(nodejs)
 # The web UI's browser tests drive Debian's headless chromium with playwright-core (npm, pinned in
-# tests/browser/package-lock.json); bench/http_bench.sh loads the API with wrk.
-TEST_PKGS+=(chromium wrk)
+# tests/browser/package-lock.json); bench/http_bench.sh loads the API with wrk. The curl CLI
+# makes the browser test's bucket (tests/browser/direct.sh, with its own SigV4 signing) and
+# drives bench/http_bench.sh.
+TEST_PKGS+=(chromium wrk curl)
 # Depth network export (tools/export_depth_onnx.py) and the onnx backend's tests, which export
 # networks with random weights and compare with PyTorch. Debian's interpreter (/usr/bin/python3)
 # is the one that sees these packages.
