@@ -267,6 +267,40 @@ Status Encoder::Finish() {
   return FinishOutput(out_.get());
 }
 
+// One conversion of decoded pictures into the callback's layout at a given size, rotated upright;
+// its swscale context is remade only when the pictures' format or size changes.
+class UprightImage {
+ public:
+  // Converts `f` (whose pixel format, with "yuvj" folded into `full`, is `fmt`) to width x height
+  // in `layout` and rotates it by `rotation` degrees clockwise. Valid until the next call.
+  Result<const VideoImage*> Make(const AVFrame* f, AVPixelFormat fmt, bool full, int width,
+                                 int height, PixelLayout layout, AVColorSpace matrix, int flags,
+                                 int rotation) {
+    if (!sws_ || fmt != fmt_ || f->width != src_w_ || f->height != src_h_) {
+      STEREOSPOT_ASSIGN_OR_RETURN(
+          sws_, MakeSws(f->width, f->height, fmt, full, width, height, FormatOf(layout),
+                        layout == PixelLayout::kRgb24, matrix, flags));
+      fmt_ = fmt;
+      src_w_ = f->width;
+      src_h_ = f->height;
+      image_.Allocate(width, height, layout);
+    }
+    uint8_t* dst[4] = {image_.planes[0].data(), image_.planes[1].data(), image_.planes[2].data(),
+                       nullptr};
+    const int strides[4] = {image_.stride[0], image_.stride[1], image_.stride[2], 0};
+    sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, dst, strides);
+    if (rotation == 0) return &image_;
+    RotateImage(image_, rotation, &rotated_);
+    return &rotated_;
+  }
+
+ private:
+  SwsContextPtr sws_;
+  AVPixelFormat fmt_ = AV_PIX_FMT_NONE;
+  int src_w_ = 0, src_h_ = 0;
+  VideoImage image_, rotated_;
+};
+
 // Decodes, converts, rotates, calls back and encodes; one object per ConvertSegment call. With a
 // visitor instead of a callback it only decodes (DecodeFrames): same frames, nothing encoded.
 class Converter {
@@ -292,16 +326,11 @@ class Converter {
   const AVStream* st_ = nullptr;
   CodecContextPtr dec_;
   FramePtr frame_;
-  SwsContextPtr sws_;
-  AVPixelFormat sws_fmt_ = AV_PIX_FMT_NONE;
-  int sws_w_ = 0, sws_h_ = 0;
-  SwsContextPtr small_sws_;  // to the analysis size (ConvertOptions::analysis_short_side)
-  AVPixelFormat small_fmt_ = AV_PIX_FMT_NONE;
-  int small_w_ = 0, small_h_ = 0;
-  VideoImage small_, small_rotated_;
+  UprightImage full_;   // the frame at its own size
+  UprightImage small_;  // the frame at the analysis size (ConvertOptions::analysis_short_side)
   Colour colour_;
   int rotation_ = 0;
-  VideoImage decoded_, rotated_, out_img_;
+  VideoImage out_img_;
   std::unique_ptr<Encoder> enc_;
   ConvertStats stats_;
 };
@@ -343,52 +372,19 @@ Status Converter::OpenDecoder(const std::string& input) {
 Status Converter::OnFrame(AVFrame* f) {
   bool full = f->color_range == AVCOL_RANGE_JPEG;
   const AVPixelFormat fmt = WithoutJ(static_cast<AVPixelFormat>(f->format), &full);
-  const PixelLayout layout = opt_.layout;
-  const bool rgb = layout == PixelLayout::kRgb24;
   const auto [small_w, small_h] = AnalysisSize(f->width, f->height, opt_.analysis_short_side);
   const bool want_small = small_w != f->width || small_h != f->height;
   // Decode-only analysis needs no full-size picture at all.
   const bool want_full = visit_ == nullptr || !want_small;
   const VideoImage* upright = nullptr;
   if (want_full) {
-    if (!sws_ || fmt != sws_fmt_ || f->width != sws_w_ || f->height != sws_h_) {
-      STEREOSPOT_ASSIGN_OR_RETURN(sws_, MakeSws(f->width, f->height, fmt, full, f->width, f->height,
-                                                FormatOf(layout), rgb, colour_.matrix));
-      sws_fmt_ = fmt;
-      sws_w_ = f->width;
-      sws_h_ = f->height;
-      decoded_.Allocate(f->width, f->height, layout);
-    }
-    uint8_t* dst[4] = {decoded_.planes[0].data(), decoded_.planes[1].data(),
-                       decoded_.planes[2].data(), nullptr};
-    const int strides[4] = {decoded_.stride[0], decoded_.stride[1], decoded_.stride[2], 0};
-    sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, dst, strides);
-    upright = &decoded_;
-    if (rotation_ != 0) {
-      RotateImage(decoded_, rotation_, &rotated_);
-      upright = &rotated_;
-    }
+    STEREOSPOT_ASSIGN_OR_RETURN(upright, full_.Make(f, fmt, full, f->width, f->height, opt_.layout,
+                                                    colour_.matrix, kSwsFlags, rotation_));
   }
   const VideoImage* small = nullptr;
   if (want_small) {
-    if (!small_sws_ || fmt != small_fmt_ || f->width != small_w_ || f->height != small_h_) {
-      STEREOSPOT_ASSIGN_OR_RETURN(
-          small_sws_, MakeSws(f->width, f->height, fmt, full, small_w, small_h, FormatOf(layout),
-                              rgb, colour_.matrix, kSwsAnalysisFlags));
-      small_fmt_ = fmt;
-      small_w_ = f->width;
-      small_h_ = f->height;
-      small_.Allocate(small_w, small_h, layout);
-    }
-    uint8_t* dst[4] = {small_.planes[0].data(), small_.planes[1].data(), small_.planes[2].data(),
-                       nullptr};
-    const int strides[4] = {small_.stride[0], small_.stride[1], small_.stride[2], 0};
-    sws_scale(small_sws_.get(), f->data, f->linesize, 0, f->height, dst, strides);
-    small = &small_;
-    if (rotation_ != 0) {
-      RotateImage(small_, rotation_, &small_rotated_);
-      small = &small_rotated_;
-    }
+    STEREOSPOT_ASSIGN_OR_RETURN(small, small_.Make(f, fmt, full, small_w, small_h, opt_.layout,
+                                                   colour_.matrix, kSwsAnalysisFlags, rotation_));
   }
   const int64_t pts =
       f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
