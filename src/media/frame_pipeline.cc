@@ -57,8 +57,22 @@ AVPixelFormat FormatOf(PixelLayout layout) {
       return AV_PIX_FMT_YUV420P;
     case PixelLayout::kYuv444p:
       return AV_PIX_FMT_YUV444P;
+    case PixelLayout::kYuvPacked:
+      // No packed 8-bit 4:4:4 format in libswscale: converted through planar 4:4:4.
+      return AV_PIX_FMT_YUV444P;
   }
   return AV_PIX_FMT_RGB24;
+}
+
+// The layout analysis images are made in: the callback's, except that packed Y Cb Cr is for
+// pixel moving only and models want RGB.
+PixelLayout AnalysisLayout(PixelLayout layout) {
+  return layout == PixelLayout::kYuvPacked ? PixelLayout::kRgb24 : layout;
+}
+
+// `frame`'s planes, borrowed.
+PlanarPicture PlanesOf(const AVFrame* frame, bool chroma_halved) {
+  return PlanarPicture{frame->data, frame->linesize, frame->width, frame->height, chroma_halved};
 }
 
 int SwsMatrix(AVColorSpace m) {
@@ -131,6 +145,9 @@ class Encoder {
   AVRational in_tb_{1, 1};
   int in_w_ = 0, in_h_ = 0;
   PixelLayout in_layout_ = PixelLayout::kRgb24;
+  // kYuvPacked input for an encoder format other than 8-bit 4:2:0 / 4:4:4: unpacked to planar
+  // 4:4:4 here, then converted by sws_.
+  VideoImage planar_;
   std::map<int64_t, int64_t> durations_;
   int64_t packets_ = 0;
   StereoLayout packing_ = StereoLayout::kNone;
@@ -197,9 +214,15 @@ Result<std::unique_ptr<Encoder>> Encoder::Open(const std::string& path, const En
   st->avg_frame_rate = c->framerate;
   r = avformat_write_header(enc->out_.get(), nullptr);
   if (r < 0) return AvError("writing header of " + path, r);
-  bool full = first.layout == PixelLayout::kRgb24;
-  STEREOSPOT_ASSIGN_OR_RETURN(enc->sws_, MakeSws(c->width, c->height, FormatOf(first.layout), full,
-                                                 c->width, c->height, pix, false, colour.matrix));
+  // Packed Y Cb Cr goes straight into 8-bit 4:2:0 and 4:4:4 frames, without libswscale.
+  const bool direct = first.layout == PixelLayout::kYuvPacked &&
+                      (pix == AV_PIX_FMT_YUV420P || pix == AV_PIX_FMT_YUV444P);
+  if (!direct) {
+    const bool full = first.layout == PixelLayout::kRgb24;
+    STEREOSPOT_ASSIGN_OR_RETURN(
+        enc->sws_, MakeSws(c->width, c->height, FormatOf(first.layout), full, c->width, c->height,
+                           pix, false, colour.matrix));
+  }
   STEREOSPOT_ASSIGN_OR_RETURN(enc->frame_, AllocFrame());
   STEREOSPOT_ASSIGN_OR_RETURN(enc->pkt_, AllocPacket());
   enc->in_tb_ = in->time_base;
@@ -214,17 +237,36 @@ Status Encoder::Encode(const VideoImage& img, int64_t pts) {
   if (img.width != in_w_ || img.height != in_h_ || img.layout != in_layout_) {
     return Status::InvalidArgument("the callback changed the image size or layout mid-segment");
   }
-  // A fresh buffer per frame: the encoder may still hold references to the previous one.
-  av_frame_unref(frame_.get());
-  frame_->format = ctx_->pix_fmt;
-  frame_->width = ctx_->width;
-  frame_->height = ctx_->height;
-  int rc = av_frame_get_buffer(frame_.get(), 0);
-  if (rc < 0) return AvError("allocating an encoder frame", rc);
-  const uint8_t* src[4] = {img.planes[0].data(), img.planes[1].data(), img.planes[2].data(),
-                           nullptr};
-  const int strides[4] = {img.stride[0], img.stride[1], img.stride[2], 0};
-  sws_scale(sws_.get(), src, strides, 0, ctx_->height, frame_->data, frame_->linesize);
+  // The frame's buffer is reused while no one else holds it (libx264 copies each picture in
+  // before avcodec_send_frame returns); an encoder that keeps references gets a fresh one. A
+  // fresh multi-megabyte buffer per frame costs page faults on every frame.
+  if (av_frame_is_writable(frame_.get()) == 0) {
+    av_frame_unref(frame_.get());
+    frame_->format = ctx_->pix_fmt;
+    frame_->width = ctx_->width;
+    frame_->height = ctx_->height;
+    const int rc = av_frame_get_buffer(frame_.get(), 0);
+    if (rc < 0) return AvError("allocating an encoder frame", rc);
+  }
+  av_frame_remove_side_data(frame_.get(), AV_FRAME_DATA_STEREO3D);
+  if (!sws_) {
+    UnpackYuv(img, PlanesOf(frame_.get(), ctx_->pix_fmt == AV_PIX_FMT_YUV420P));
+  } else {
+    const VideoImage* source = &img;
+    if (img.layout == PixelLayout::kYuvPacked) {
+      if (planar_.width != img.width || planar_.height != img.height) {
+        planar_.Allocate(img.width, img.height, PixelLayout::kYuv444p);
+      }
+      uint8_t* planes[3] = {planar_.planes[0].data(), planar_.planes[1].data(),
+                            planar_.planes[2].data()};
+      UnpackYuv(img, PlanarPicture{planes, planar_.stride.data(), img.width, img.height, false});
+      source = &planar_;
+    }
+    const uint8_t* src[4] = {source->planes[0].data(), source->planes[1].data(),
+                             source->planes[2].data(), nullptr};
+    const int strides[4] = {source->stride[0], source->stride[1], source->stride[2], 0};
+    sws_scale(sws_.get(), src, strides, 0, ctx_->height, frame_->data, frame_->linesize);
+  }
   frame_->pts = pts;
   frame_->pict_type = AV_PICTURE_TYPE_NONE;
   if (packing_ == StereoLayout::kSideBySide || packing_ == StereoLayout::kTopBottom) {
@@ -234,7 +276,7 @@ Status Encoder::Encode(const VideoImage& img, int64_t pts) {
     s3d->type =
         packing_ == StereoLayout::kSideBySide ? AV_STEREO3D_SIDEBYSIDE : AV_STEREO3D_TOPBOTTOM;
   }
-  rc = avcodec_send_frame(ctx_.get(), frame_.get());
+  const int rc = avcodec_send_frame(ctx_.get(), frame_.get());
   if (rc < 0) return AvError("encoding a frame", rc);
   return Drain();
 }
@@ -276,21 +318,37 @@ class UprightImage {
   Result<const VideoImage*> Make(const AVFrame* f, AVPixelFormat fmt, bool full, int width,
                                  int height, PixelLayout layout, AVColorSpace matrix, int flags,
                                  int rotation) {
-    if (!sws_ || fmt != fmt_ || f->width != src_w_ || f->height != src_h_) {
-      STEREOSPOT_ASSIGN_OR_RETURN(
-          sws_, MakeSws(f->width, f->height, fmt, full, width, height, FormatOf(layout),
-                        layout == PixelLayout::kRgb24, matrix, flags));
-      fmt_ = fmt;
-      src_w_ = f->width;
-      src_h_ = f->height;
-      image_.Allocate(width, height, layout);
+    // 8-bit limited-range 4:2:0 and 4:4:4 pictures (nearly every source) are only interleaved
+    // for kYuvPacked; anything else is converted to planar 4:4:4 first.
+    const bool pack_directly = layout == PixelLayout::kYuvPacked && !full &&
+                               (fmt == AV_PIX_FMT_YUV420P || fmt == AV_PIX_FMT_YUV444P) &&
+                               width == f->width && height == f->height;
+    const VideoImage* upright = &packed_;
+    if (pack_directly) {
+      PackYuv(PlanesOf(f, fmt == AV_PIX_FMT_YUV420P), &packed_);
+    } else {
+      if (!sws_ || fmt != fmt_ || f->width != src_w_ || f->height != src_h_) {
+        STEREOSPOT_ASSIGN_OR_RETURN(
+            sws_, MakeSws(f->width, f->height, fmt, full, width, height, FormatOf(layout),
+                          layout == PixelLayout::kRgb24, matrix, flags));
+        fmt_ = fmt;
+        src_w_ = f->width;
+        src_h_ = f->height;
+        const bool via_planar = layout == PixelLayout::kYuvPacked;
+        converted_.Allocate(width, height, via_planar ? PixelLayout::kYuv444p : layout);
+      }
+      uint8_t* dst[4] = {converted_.planes[0].data(), converted_.planes[1].data(),
+                         converted_.planes[2].data(), nullptr};
+      const int strides[4] = {converted_.stride[0], converted_.stride[1], converted_.stride[2], 0};
+      sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, dst, strides);
+      if (layout == PixelLayout::kYuvPacked) {
+        PackYuv(PlanarPicture{dst, strides, width, height, false}, &packed_);
+      } else {
+        upright = &converted_;
+      }
     }
-    uint8_t* dst[4] = {image_.planes[0].data(), image_.planes[1].data(), image_.planes[2].data(),
-                       nullptr};
-    const int strides[4] = {image_.stride[0], image_.stride[1], image_.stride[2], 0};
-    sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, dst, strides);
-    if (rotation == 0) return &image_;
-    RotateImage(image_, rotation, &rotated_);
+    if (rotation == 0) return upright;
+    RotateImage(*upright, rotation, &rotated_);
     return &rotated_;
   }
 
@@ -298,7 +356,9 @@ class UprightImage {
   SwsContextPtr sws_;
   AVPixelFormat fmt_ = AV_PIX_FMT_NONE;
   int src_w_ = 0, src_h_ = 0;
-  VideoImage image_, rotated_;
+  VideoImage converted_;  // libswscale's output
+  VideoImage packed_;     // kYuvPacked only
+  VideoImage rotated_;
 };
 
 // Decodes, converts, rotates, calls back and encodes; one object per ConvertSegment call. With a
@@ -307,13 +367,18 @@ class Converter {
  public:
   Converter(const ConvertOptions& opt, const FrameCallback& cb, std::string out_path)
       : opt_(opt), cb_(cb), out_path_(std::move(out_path)) {}
-  Converter(const ConvertOptions& opt, const FrameVisitor& visit)
-      : opt_(opt), cb_(kNoCallback), visit_(&visit) {}
+  Converter(const ConvertOptions& opt, const FrameVisitor& visit, const DecodeOptions& decode)
+      : opt_(opt),
+        cb_(kNoCallback),
+        visit_(&visit),
+        tail_frames_(decode.tail_frames),
+        fast_decode_(decode.fast) {}
   Status Run(const std::string& input);
   ConvertStats stats() const { return stats_; }
 
  private:
   Status OpenDecoder(const std::string& input);
+  Status SeekToTail();
   Status OnFrame(AVFrame* frame);
   Status DrainDecoder();
 
@@ -321,6 +386,8 @@ class Converter {
   const ConvertOptions& opt_;
   const FrameCallback& cb_;
   const FrameVisitor* visit_ = nullptr;  // set in decode-only mode
+  int tail_frames_ = 0;                  // decode-only: DecodeOptions::tail_frames
+  bool fast_decode_ = false;             // decode-only: DecodeOptions::fast
   std::string out_path_;
   InputFormatPtr in_;
   const AVStream* st_ = nullptr;
@@ -354,6 +421,10 @@ Status Converter::OpenDecoder(const std::string& input) {
   if (rc < 0) return AvError("configuring the decoder", rc);
   dec_->pkt_timebase = st_->time_base;
   dec_->thread_count = opt_.encode.threads;
+  if (fast_decode_) {
+    dec_->skip_loop_filter = AVDISCARD_ALL;
+    dec_->flags2 |= AV_CODEC_FLAG2_FAST;
+  }
   rc = avcodec_open2(dec_.get(), codec, nullptr);
   if (rc < 0) return AvError("opening the " + std::string(codec->name) + " decoder", rc);
   const AVCodecParameters* par = st_->codecpar;
@@ -369,11 +440,34 @@ Status Converter::OpenDecoder(const std::string& input) {
   return Status::OK();
 }
 
+Status Converter::SeekToTail() {
+  const AVRational rate = st_->avg_frame_rate.num > 0 ? st_->avg_frame_rate : st_->r_frame_rate;
+  if (rate.num <= 0 || rate.den <= 0) return Status::OK();  // no rate: decode it all
+  int64_t start = st_->start_time != AV_NOPTS_VALUE ? st_->start_time : 0;
+  int64_t duration = st_->duration;
+  if (duration == AV_NOPTS_VALUE || duration <= 0) {
+    if (in_->duration <= 0) return Status::OK();
+    duration = av_rescale_q(in_->duration, AV_TIME_BASE_Q, st_->time_base);
+  }
+  // Seeking goes by decode time: a margin of a few frames covers the reorder delay of B-frames
+  // and rounding in the container's durations.
+  constexpr int kMarginFrames = 4;
+  const int64_t tail = av_rescale_q(tail_frames_ + kMarginFrames, av_inv_q(rate), st_->time_base);
+  if (duration <= tail) return Status::OK();
+  const int rc =
+      av_seek_frame(in_.get(), st_->index, start + duration - tail, AVSEEK_FLAG_BACKWARD);
+  // A file that cannot seek is decoded from the start, which visits the same tail.
+  if (rc < 0) (void)av_seek_frame(in_.get(), st_->index, start, AVSEEK_FLAG_BACKWARD);
+  return Status::OK();
+}
+
 Status Converter::OnFrame(AVFrame* f) {
   bool full = f->color_range == AVCOL_RANGE_JPEG;
   const AVPixelFormat fmt = WithoutJ(static_cast<AVPixelFormat>(f->format), &full);
   const auto [small_w, small_h] = AnalysisSize(f->width, f->height, opt_.analysis_short_side);
-  const bool want_small = small_w != f->width || small_h != f->height;
+  const PixelLayout small_layout = AnalysisLayout(opt_.layout);
+  const bool want_small = small_w != f->width || small_h != f->height ||
+                          (opt_.analysis_short_side > 0 && small_layout != opt_.layout);
   // Decode-only analysis needs no full-size picture at all.
   const bool want_full = visit_ == nullptr || !want_small;
   const VideoImage* upright = nullptr;
@@ -383,7 +477,7 @@ Status Converter::OnFrame(AVFrame* f) {
   }
   const VideoImage* small = nullptr;
   if (want_small) {
-    STEREOSPOT_ASSIGN_OR_RETURN(small, small_.Make(f, fmt, full, small_w, small_h, opt_.layout,
+    STEREOSPOT_ASSIGN_OR_RETURN(small, small_.Make(f, fmt, full, small_w, small_h, small_layout,
                                                    colour_.matrix, kSwsAnalysisFlags, rotation_));
   }
   const int64_t pts =
@@ -418,6 +512,7 @@ Status Converter::DrainDecoder() {
 
 Status Converter::Run(const std::string& input) {
   STEREOSPOT_RETURN_IF_ERROR(OpenDecoder(input));
+  if (tail_frames_ > 0) STEREOSPOT_RETURN_IF_ERROR(SeekToTail());
   STEREOSPOT_ASSIGN_OR_RETURN(PacketPtr pkt, AllocPacket());
   // Durations are known from the demuxer before the encoder exists; keep them until it does.
   std::map<int64_t, int64_t> durations;
@@ -478,14 +573,14 @@ Result<ConvertStats> ConvertSegment(const std::string& input_segment,
 Result<int64_t> DecodeFrames(const std::string& input, const DecodeOptions& options,
                              const FrameVisitor& visitor) {
   if (!visitor) return Status::InvalidArgument("DecodeFrames needs a frame visitor");
-  if (options.analysis_short_side < 0) {
-    return Status::InvalidArgument("analysis_short_side must be >= 0");
+  if (options.analysis_short_side < 0 || options.tail_frames < 0) {
+    return Status::InvalidArgument("analysis_short_side and tail_frames must be >= 0");
   }
   ConvertOptions convert;
   convert.layout = options.layout;
   convert.encode.threads = options.threads;
   convert.analysis_short_side = options.analysis_short_side;
-  Converter conv(convert, visitor);
+  Converter conv(convert, visitor, options);
   STEREOSPOT_RETURN_IF_ERROR(conv.Run(input));
   return conv.stats().frames_in;
 }

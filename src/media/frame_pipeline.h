@@ -39,6 +39,12 @@ enum class PixelLayout {
   kRgb24,    // one packed plane, R G B bytes
   kYuv420p,  // three planes, chroma halved both ways (sizes rounded up), limited range
   kYuv444p,  // three full-size planes, limited range
+  // One packed plane of Y Cb Cr bytes per pixel (4:4:4), limited range, in the source's matrix:
+  // the decoded picture without a colour conversion. A 4:2:0 chroma sample is repeated over its
+  // 2x2 block, and a 4:2:0 encoder takes the mean of each block, so a 4:2:0 picture survives the
+  // round trip exactly. For pixel work that does not care about the colour model (moving,
+  // blending and resizing pixels), it saves the RGB conversion in and out of the callback.
+  kYuvPacked,
 };
 
 // A frame image that owns its pixels. Planes are tightly packed rows of `stride[i]` bytes.
@@ -51,7 +57,11 @@ struct VideoImage {
 
   // (Re)shapes the image and its planes for `layout` at width x height (contents undefined).
   void Allocate(int w, int h, PixelLayout l);
-  int plane_count() const { return layout == PixelLayout::kRgb24 ? 1 : 3; }
+  int plane_count() const { return IsPacked() ? 1 : 3; }
+  // One plane of 3-byte pixels (kRgb24, kYuvPacked).
+  bool IsPacked() const {
+    return layout == PixelLayout::kRgb24 || layout == PixelLayout::kYuvPacked;
+  }
   int plane_height(int plane) const;
 };
 
@@ -59,8 +69,9 @@ struct FrameInfo {
   int64_t index = 0;     // 0-based position in the segment, presentation order
   double seconds = 0.0;  // presentation time in the source timeline
   // The same frame scaled down for analysis (ConvertOptions::analysis_short_side), upright, in
-  // the callback's layout; null when none was asked for or the frame is small enough already
-  // (then analyse the frame itself). Valid during the call only.
+  // the callback's layout, or RGB24 when that is kYuvPacked (analysis models want RGB); null
+  // when none was asked for or the frame itself is already that image (small enough, and in that
+  // layout). Valid during the call only.
   const VideoImage* analysis = nullptr;
 };
 
@@ -119,10 +130,20 @@ struct DecodeOptions {
   // pixel for pixel the FrameInfo::analysis images ConvertSegment makes with the same value (no
   // full-size conversion is done). Default: 0 (full-size frames).
   int analysis_short_side = 0;
+  // > 0: decode only the end of the input: from the last keyframe at or before the point
+  // tail_frames frames (at the stream's average rate) before the end, so at least the last
+  // tail_frames frames of a constant-rate input are visited, and usually a few more. FrameInfo::
+  // index then counts from that keyframe. Default: 0 (every frame).
+  int tail_frames = 0;
+  // Skip the decoder's deblocking filter and allow its other non-exact shortcuts: faster, and
+  // invisible in frames scaled down for analysis, but the pictures differ slightly from the
+  // exact decode (deterministically: the same input always gives the same frames). Default: off.
+  bool fast = false;
 };
 
 // Decodes every frame of `input` exactly as ConvertSegment hands them to its callback (same
-// order, pixels, rotation and FrameInfo), encoding nothing: the first pass of two-pass work.
+// order, pixels, rotation and FrameInfo; DecodeOptions::tail_frames and fast trade that for
+// speed), encoding nothing: for analysis beside or before a conversion.
 // Returns the number of frames. Errors: those of ConvertSegment's decoding side, or the
 // visitor's.
 Result<int64_t> DecodeFrames(const std::string& input, const DecodeOptions& options,
