@@ -65,23 +65,32 @@ TEST(StereoSegmentTest, ConvertsEveryFrameDeterministically) {
   const std::string clip = MakeClip(dir, "clip.mp4", 2);
   StereoSegmentOptions options;
   options.threads = 1;
-  auto cached = ConvertStereoSegment(clip, "", dir.File("a.mp4"), FastParams(), options);
-  ASSERT_TRUE(cached.ok()) << cached.status().ToString();
-  EXPECT_EQ(cached->frames, 50);
-  EXPECT_EQ(cached->width_out, 640);
-  EXPECT_EQ(cached->height_out, 180);
-  EXPECT_TRUE(cached->depth_reused);
-  // No memory for the depth cache: pass 2 estimates again and must get the same frames.
-  options.memory_budget_bytes = 0;
-  auto recomputed = ConvertStereoSegment(clip, "", dir.File("b.mp4"), FastParams(), options);
-  ASSERT_TRUE(recomputed.ok()) << recomputed.status().ToString();
-  EXPECT_FALSE(recomputed->depth_reused);
+  std::vector<std::int64_t> progress;
+  options.progress_every = 20;
+  options.progress = [&](const StereoSegmentProgress& p) { progress.push_back(p.frames); };
+  auto first = ConvertStereoSegment(clip, "", dir.File("a.mp4"), FastParams(), options);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->frames, 50);
+  EXPECT_EQ(first->width_out, 640);
+  EXPECT_EQ(first->height_out, 180);
+  EXPECT_EQ(progress, (std::vector<std::int64_t>{20, 40}));
+  // Analysis runs on its own thread ahead of the encoder: the output must not depend on how
+  // the two threads happen to interleave.
+  options.progress = nullptr;
+  auto second = ConvertStereoSegment(clip, "", dir.File("b.mp4"), FastParams(), options);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
   const auto a = FrameDigests(dir.File("a.mp4"));
   EXPECT_EQ(a.size(), 50u);
   EXPECT_EQ(a, FrameDigests(dir.File("b.mp4")));
+  // Temporal normalisation off: every frame on its own, same frame count.
+  ConversionParams per_frame = FastParams();
+  per_frame.temporal = false;
+  auto plain = ConvertStereoSegment(clip, "", dir.File("c.mp4"), per_frame, options);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(FrameDigests(dir.File("c.mp4")).size(), 50u);
 }
 
-TEST(StereoSegmentTest, WarmupAndRecomputeAgree) {
+TEST(StereoSegmentTest, WarmupIsUsedAndDeterministic) {
   TempDir dir;
   const std::string clip = MakeClip(dir, "clip.mp4", 2);
   ASSERT_TRUE(Ffmpeg("-i " + clip + " -t 1 -c copy -an " + dir.File("first.mp4")));
@@ -92,11 +101,16 @@ TEST(StereoSegmentTest, WarmupAndRecomputeAgree) {
                                    FastParams(), options);
   ASSERT_TRUE(warm.ok()) << warm.status().ToString();
   EXPECT_EQ(warm->warmup_frames, 25);
-  options.memory_budget_bytes = 0;
   auto again = ConvertStereoSegment(dir.File("second.mp4"), dir.File("first.mp4"),
                                     dir.File("b.mp4"), FastParams(), options);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(FrameDigests(dir.File("a.mp4")), FrameDigests(dir.File("b.mp4")));
+  // warmup_frames = 0 ignores the previous segment.
+  options.warmup_frames = 0;
+  auto cold = ConvertStereoSegment(dir.File("second.mp4"), dir.File("first.mp4"), dir.File("c.mp4"),
+                                   FastParams(), options);
+  ASSERT_TRUE(cold.ok()) << cold.status().ToString();
+  EXPECT_EQ(cold->warmup_frames, 0);
 }
 
 TEST(StereoSegmentTest, CancelAndBadInputLeaveNoOutput) {
@@ -118,6 +132,50 @@ TEST(StereoSegmentTest, CancelAndBadInputLeaveNoOutput) {
   capped.max_fps = 10;
   auto unsupported = ConvertStereoSegment(clip, "", dir.File("out.mp4"), capped);
   EXPECT_EQ(unsupported.status().code(), StatusCode::kPermanent);
+}
+
+// The layouts made of whole views render in the decoder's Y Cb Cr, anaglyph in RGB: either way
+// the output has the source's colours where the views agree (a flat field), and a long warm-up
+// segment is decoded from its tail only (still the full warm-up).
+TEST(StereoSegmentTest, EveryLayoutKeepsTheSourceColours) {
+  TempDir dir;
+  ASSERT_TRUE(
+      Ffmpeg("-f lavfi -i color=c=0x3366CC:s=320x180:r=25:d=1 -c:v libx264 -preset "
+             "ultrafast -g 25 -pix_fmt yuv420p " +
+             dir.File("flat.mp4")));
+  ASSERT_TRUE(
+      Ffmpeg("-f lavfi -i color=c=0x3366CC:s=320x180:r=25:d=4 -c:v libx264 -preset "
+             "ultrafast -g 25 -pix_fmt yuv420p " +
+             dir.File("before.mp4")));
+  StereoSegmentOptions options;
+  options.threads = 1;
+  for (Layout layout : {Layout::kSbs, Layout::kHalfSbs, Layout::kTb, Layout::kHalfTb,
+                        Layout::kCross, Layout::kAnaglyph}) {
+    const std::string name = std::string(LayoutName(layout));
+    ConversionParams params = FastParams(layout);
+    params.anaglyph = AnaglyphMethod::kColor;  // a flat field keeps its colour exactly
+    auto stats = ConvertStereoSegment(dir.File("flat.mp4"), dir.File("before.mp4"),
+                                      dir.File(name + ".mp4"), params, options);
+    ASSERT_TRUE(stats.ok()) << name << ": " << stats.status().ToString();
+    EXPECT_EQ(stats->frames, 25) << name;
+    EXPECT_EQ(stats->warmup_frames, options.warmup_frames) << name;
+    int checked = 0;
+    auto decoded = media::DecodeFrames(
+        dir.File(name + ".mp4"), {}, [&](const media::FrameInfo&, const media::VideoImage& f) {
+          // A point inside each view: a quarter and three quarters across and down.
+          for (auto [fx, fy] : {std::pair{0.25, 0.25}, std::pair{0.75, 0.75}}) {
+            const int x = static_cast<int>(f.width * fx), y = static_cast<int>(f.height * fy);
+            const uint8_t* px = f.planes[0].data() + y * f.stride[0] + 3 * x;
+            EXPECT_NEAR(px[0], 0x33, 5) << name;
+            EXPECT_NEAR(px[1], 0x66, 5) << name;
+            EXPECT_NEAR(px[2], 0xCC, 5) << name;
+          }
+          ++checked;
+          return Status::OK();
+        });
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    EXPECT_EQ(checked, 25) << name;
+  }
 }
 
 // An embedded backend in a temp directory with the four queues and a worker pool over it.

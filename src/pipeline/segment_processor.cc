@@ -131,7 +131,6 @@ class SegmentConverter {
     convert.progress_every = options_.progress_every;
     convert.progress = [&](const StereoSegmentProgress& p) {
       auto f = fields;
-      f.emplace_back("pass", p.pass);
       f.emplace_back("frames", p.frames);
       f.emplace_back("fps", p.seconds > 0 ? static_cast<double>(p.frames) / p.seconds : 0.0);
       VideoLog().Info("segment progress", f);

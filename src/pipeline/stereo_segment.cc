@@ -3,8 +3,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -58,8 +60,25 @@ media::StereoLayout FramePackingFor(Layout layout) {
   }
 }
 
-// A borrowed OpenCV view of an RGB24 image. OpenCV's constructor takes a non-const pointer; the
-// view is only read.
+// The pixels views are rendered in. Views only move, blend and resize pixels, which gives the
+// same result in any colour model, so the layouts made of whole views render in the decoder's own
+// Y Cb Cr (no conversion to RGB and back). Anaglyph mixes colour channels and RGBD draws depth
+// as gray: those need RGB.
+media::PixelLayout PixelsFor(Layout layout) {
+  switch (layout) {
+    case Layout::kSbs:
+    case Layout::kHalfSbs:
+    case Layout::kTb:
+    case Layout::kHalfTb:
+    case Layout::kCross:
+      return media::PixelLayout::kYuvPacked;
+    default:
+      return media::PixelLayout::kRgb24;
+  }
+}
+
+// A borrowed OpenCV view of a packed 3-byte image (RGB24 or kYuvPacked). OpenCV's constructor takes
+// a non-const pointer; the view is only read.
 cv::Mat MatOf(const media::VideoImage& image) {
   return cv::Mat(image.height, image.width, CV_8UC3,
                  const_cast<uint8_t*>(image.planes[0].data()),  // NOLINT: read-only use
@@ -68,7 +87,7 @@ cv::Mat MatOf(const media::VideoImage& image) {
 
 // Depth backends see frames at their working resolution, scaled by the media layer while it
 // converts the decoded picture (media::ConvertOptions::analysis_short_side): far cheaper than a
-// full-size RGB frame scaled afterwards, and the same pixels in both passes and in the warm-up.
+// full-size RGB frame scaled afterwards.
 class DepthStage {
  public:
   static Result<std::unique_ptr<DepthStage>> Create(const ConversionParams& params) {
@@ -95,8 +114,6 @@ class DepthStage {
     return cv::Mat(map_.height, map_.width, CV_32FC1, map_.values.data());
   }
 
-  void Reset() { estimator_->Reset(); }
-
  private:
   DepthStage(std::unique_ptr<DepthEstimator> estimator, int short_side)
       : estimator_(std::move(estimator)), short_side_(short_side) {}
@@ -106,40 +123,44 @@ class DepthStage {
   DepthMap map_;
 };
 
-// Hands pass 1's small frames from the decoding thread to the thread that measures them, so the
-// depth stage of frame n runs while frame n + 1 decodes (pass 1 alone left a core idle about a
-// third of the time on 2 cores). Bounded: the decoder waits when kDepth frames are queued.
-// Frames keep their order; the first error of either side stops both.
-class FrameHandoff {
+// Depth maps ready to render (normalised, edges dilated), in frame order, from the analysis
+// thread to the rendering thread. Bounded: analysis runs at most kCapacity frames ahead of the
+// encoder, so memory does not grow with the segment. The first error of either side stops both.
+class DepthQueue {
  public:
-  static constexpr size_t kDepth = 4;
+  static constexpr size_t kCapacity = 8;
 
-  // Decoder side: queues a frame, waiting for room. False once the measuring side has stopped.
-  bool Push(cv::Mat frame) {
+  // Analysis side: queues a map, waiting for room. False once the rendering side has stopped.
+  bool Push(cv::Mat depth) {
     std::unique_lock lock(mutex_);
-    room_.wait(lock, [&] { return queue_.size() < kDepth || stopped_; });
+    room_.wait(lock, [&] { return queue_.size() < kCapacity || stopped_; });
     if (stopped_) return false;
-    queue_.push_back(std::move(frame));
+    queue_.push_back(std::move(depth));
     ready_.notify_one();
     return true;
   }
-  // Decoder side: no more frames.
-  void Close() {
+  // Analysis side: no more maps. `status` is OK at the segment's end, else why analysis failed.
+  void Close(Status status) {
     std::lock_guard lock(mutex_);
     closed_ = true;
+    end_ = std::move(status);
     ready_.notify_one();
   }
-  // Measuring side: the next frame, or false when closed and drained.
-  bool Pop(cv::Mat* frame) {
+  // Rendering side: the next map, or false once closed and drained, with *end set to the
+  // analysis side's closing status.
+  bool Pop(cv::Mat* depth, Status* end) {
     std::unique_lock lock(mutex_);
     ready_.wait(lock, [&] { return !queue_.empty() || closed_; });
-    if (queue_.empty()) return false;
-    *frame = std::move(queue_.front());
+    if (queue_.empty()) {
+      *end = end_;
+      return false;
+    }
+    *depth = std::move(queue_.front());
     queue_.pop_front();
     room_.notify_one();
     return true;
   }
-  // Measuring side: stops taking frames (after an error).
+  // Rendering side: takes no more maps (finished, failed or cancelled).
   void Stop() {
     std::lock_guard lock(mutex_);
     stopped_ = true;
@@ -152,12 +173,37 @@ class FrameHandoff {
   std::deque<cv::Mat> queue_;
   bool closed_ = false;
   bool stopped_ = false;
+  Status end_;
+};
+
+// Runs `body` on a thread of its own and joins it when destroyed, so no return path can leave
+// the thread running.
+class JoinedThread {
+ public:
+  JoinedThread() = default;
+  JoinedThread(const JoinedThread&) = delete;
+  JoinedThread& operator=(const JoinedThread&) = delete;
+  ~JoinedThread() { Join(); }
+  Status Start(std::function<void()> body) {
+    try {
+      thread_ = std::thread(std::move(body));
+    } catch (const std::system_error& e) {
+      return Status::Unavailable(std::string("cannot start a thread: ") + e.what());
+    }
+    return Status::OK();
+  }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::thread thread_;
 };
 
 class SegmentJob {
  public:
   SegmentJob(const ConversionParams& params, const StereoSegmentOptions& options)
-      : params_(params), options_(options) {}
+      : params_(params), options_(options), normaliser_(normaliser_options_) {}
 
   Result<StereoSegmentStats> Run(const std::string& input, const std::string& warmup,
                                  const std::string& output) {
@@ -168,28 +214,41 @@ class SegmentJob {
     }
     STEREOSPOT_ASSIGN_OR_RETURN(stereo_options_, StereoOptionsFor(params_));
     STEREOSPOT_ASSIGN_OR_RETURN(depth_, DepthStage::Create(params_));
-    STEREOSPOT_RETURN_IF_ERROR(stereo::ValidateNormaliserOptions(normaliser_));
+    STEREOSPOT_RETURN_IF_ERROR(stereo::ValidateNormaliserOptions(normaliser_options_));
+    STEREOSPOT_ASSIGN_OR_RETURN(stereo::StereoRenderer renderer,
+                                stereo::StereoRenderer::Create(stereo_options_));
+    renderer_.emplace(std::move(renderer));
 
-    const auto analysis_start = Clock::now();
+    const auto start = Clock::now();
     if (!warmup.empty() && options_.warmup_frames > 0) {
-      STEREOSPOT_RETURN_IF_ERROR(CollectWarmup(warmup));
+      STEREOSPOT_RETURN_IF_ERROR(Warm(warmup));
     }
-    STEREOSPOT_RETURN_IF_ERROR(Analyse(input));
-    stats_.analysis_seconds = SecondsSince(analysis_start);
-
-    const auto conversion_start = Clock::now();
-    STEREOSPOT_RETURN_IF_ERROR(Convert(input, output));
-    stats_.conversion_seconds = SecondsSince(conversion_start);
+    DepthQueue queue;
+    JoinedThread analysis;
+    STEREOSPOT_RETURN_IF_ERROR(analysis.Start([&] {
+      const auto analysis_start = Clock::now();
+      queue.Close(Analyse(input, &queue));
+      stats_.analysis_seconds = SecondsSince(analysis_start);
+    }));
+    Status converted = Convert(input, output, &queue);
+    queue.Stop();
+    analysis.Join();
+    STEREOSPOT_RETURN_IF_ERROR(converted);
+    if (analysed_frames_ != stats_.frames) {
+      return Status::Internal("the conversion saw " + std::to_string(stats_.frames) +
+                              " frames, the analysis " + std::to_string(analysed_frames_));
+    }
+    stats_.conversion_seconds = SecondsSince(start);
     return stats_;
   }
 
  private:
   bool Cancelled() const { return options_.cancelled && options_.cancelled(); }
 
-  void Report(int pass, std::int64_t frames, Clock::time_point start) const {
+  void Report(std::int64_t frames, Clock::time_point start) const {
     if (!options_.progress || options_.progress_every <= 0) return;
     if (frames % options_.progress_every != 0) return;
-    options_.progress(StereoSegmentProgress{pass, frames, SecondsSince(start)});
+    options_.progress(StereoSegmentProgress{frames, SecondsSince(start)});
   }
 
   // Decoding for analysis: frames arrive at the depth stage's working size.
@@ -197,184 +256,150 @@ class SegmentJob {
     media::DecodeOptions decode;
     decode.threads = options_.threads;
     decode.analysis_short_side = depth_->short_side();
+    decode.fast = true;  // depth works on a fraction of the size; deblocking is lost in the scaling
     return decode;
   }
 
-  // Keeps the last warmup_frames frames of the previous segment, prescaled.
-  Status CollectWarmup(const std::string& warmup) {
+  // One prescaled frame through cut detection and depth: the raw depth, valid until the next
+  // call. Frames must come in order (the detector and some backends keep sequence state).
+  Result<cv::Mat> Estimate(const cv::Mat& small, bool* cut) {
+    *cut = cuts_detector_.IsCut(small);  // the very first frame is always a cut
+    return depth_->Estimate(small, *cut);
+  }
+
+  // Runs the last warmup_frames frames of the previous segment through the same steps as the
+  // segment's own, so the scene-cut detector, the depth backend and the normaliser's range
+  // continue across the boundary. Only the warm-up segment's tail is decoded.
+  Status Warm(const std::string& warmup) {
+    std::deque<cv::Mat> frames;
     const auto visit = [&](const media::FrameInfo&, const media::VideoImage& image) -> Status {
       if (Cancelled()) return Status::Cancelled("segment conversion cancelled");
-      warm_.push_back(MatOf(image).clone());
-      if (static_cast<int>(warm_.size()) > options_.warmup_frames) warm_.pop_front();
+      frames.push_back(MatOf(image).clone());
+      if (static_cast<int>(frames.size()) > options_.warmup_frames) frames.pop_front();
       return Status::OK();
     };
-    auto decoded = media::DecodeFrames(warmup, Decode(), visit);
+    media::DecodeOptions decode = Decode();
+    decode.tail_frames = options_.warmup_frames;
+    auto decoded = media::DecodeFrames(warmup, decode, visit);
     if (!decoded.ok()) {
       if (decoded.status().code() == StatusCode::kCancelled) return decoded.status();
       return Status(decoded.status().code(),
                     "warm-up segment: " + std::string(decoded.status().message()));
     }
-    stats_.warmup_frames = static_cast<std::int64_t>(warm_.size());
+    for (const cv::Mat& small : frames) {
+      bool cut = false;
+      STEREOSPOT_ASSIGN_OR_RETURN(cv::Mat raw, Estimate(small, &cut));
+      if (params_.temporal) {
+        STEREOSPOT_RETURN_IF_ERROR(normaliser_.Push(raw, cut, /*warmup=*/true));
+      }
+    }
+    stats_.warmup_frames = static_cast<std::int64_t>(frames.size());
     return Status::OK();
   }
 
-  // Pass 1 for one prescaled frame: cut, depth, range; `keep` stores the depth for pass 2.
-  Status Measure(const cv::Mat& small, bool keep) {
-    const bool cut = cuts_detector_.IsCut(small);  // the very first frame is always a cut
-    STEREOSPOT_ASSIGN_OR_RETURN(cv::Mat raw, depth_->Estimate(small, cut));
-    STEREOSPOT_ASSIGN_OR_RETURN(stereo::DepthRange range,
-                                stereo::MeasureDepthRange(raw, normaliser_));
-    measured_.push_back(range);
-    cuts_.push_back(cut);
-    if (keep) {
-      cached_bytes_ += static_cast<std::int64_t>(raw.total() * raw.elemSize());
-      if (cached_bytes_ <= options_.memory_budget_bytes) {
-        cache_.push_back(raw.clone());
-      } else {
-        cache_.clear();
-        cache_enabled_ = false;
-      }
-    }
-    return Status::OK();
-  }
+  // Normalised depth with foreground edges dilated, the form the renderer takes.
+  Status Finish(cv::Mat* depth) { return stereo::DilateForeground(depth, params_.edge_dilation); }
 
-  Status Analyse(const std::string& input) {
-    for (const cv::Mat& small : warm_) STEREOSPOT_RETURN_IF_ERROR(Measure(small, false));
-    const auto start = Clock::now();
-    std::int64_t frames = 0;
-    FrameHandoff handoff;
-    Status measured;  // the measuring thread's result; read after join
-    const auto measure = [&] {
-      cv::Mat small;
-      while (handoff.Pop(&small)) {
-        measured = Measure(small, cache_enabled_);
-        if (!measured.ok()) {
-          handoff.Stop();
-          return;
-        }
+  // The analysis thread: decodes the segment at the depth stage's size and queues each frame's
+  // depth for rendering. With temporal normalisation a map is ready `lookahead` frames after its
+  // frame was decoded (the normaliser looks ahead), which is why this runs on its own decoder
+  // ahead of the encoder. Touches only analysis state; stats_ fields it writes are read after
+  // the join.
+  Status Analyse(const std::string& input, DepthQueue* queue) {
+    const auto push_ready = [&]() -> Status {
+      cv::Mat depth;
+      while (normaliser_.Pop(&depth)) {
+        STEREOSPOT_RETURN_IF_ERROR(Finish(&depth));
+        if (!queue->Push(std::move(depth))) return Status::Cancelled("rendering stopped");
       }
-    };
-    std::thread measurer;
-    try {
-      measurer = std::thread(measure);
-    } catch (const std::system_error& e) {
-      return Status::Unavailable(std::string("cannot start the analysis thread: ") + e.what());
-    }
-    const auto visit = [&](const media::FrameInfo&, const media::VideoImage& image) -> Status {
-      if (Cancelled()) return Status::Cancelled("segment conversion cancelled");
-      if (!handoff.Push(MatOf(image).clone())) {
-        return Status::Cancelled("analysis stopped");  // `measured` holds the reason
-      }
-      Report(1, ++frames, start);
       return Status::OK();
     };
-    Result<std::int64_t> decoded = media::DecodeFrames(input, Decode(), visit);
-    handoff.Close();
-    measurer.join();
-    STEREOSPOT_RETURN_IF_ERROR(measured);
-    STEREOSPOT_ASSIGN_OR_RETURN(stats_.frames, std::move(decoded));
-    for (size_t i = warm_.size() + 1; i < cuts_.size(); ++i) stats_.scene_cuts += cuts_[i] ? 1 : 0;
-    if (params_.temporal) {
-      STEREOSPOT_ASSIGN_OR_RETURN(ranges_, stereo::PlanDepthRanges(measured_, cuts_, normaliser_));
-    }
-    stats_.depth_reused = cache_enabled_;
-    if (!cache_enabled_) {
-      // Pass 2 estimates again: bring the backend to the state it had before the segment's
-      // first frame by replaying the warm-up frames with the same resets.
-      depth_->Reset();
-      for (size_t i = 0; i < warm_.size(); ++i) {
-        STEREOSPOT_RETURN_IF_ERROR(depth_->Estimate(warm_[i], cuts_[i]).status());
+    const auto visit = [&](const media::FrameInfo&, const media::VideoImage& image) -> Status {
+      bool cut = false;
+      STEREOSPOT_ASSIGN_OR_RETURN(cv::Mat raw, Estimate(MatOf(image), &cut));
+      if (cut && analysed_frames_ > 0) ++stats_.scene_cuts;
+      ++analysed_frames_;
+      if (params_.temporal) {
+        STEREOSPOT_RETURN_IF_ERROR(normaliser_.Push(raw, cut));
+        return push_ready();
       }
+      cv::Mat depth;
+      STEREOSPOT_RETURN_IF_ERROR(stereo::NormaliseFrame(raw, normaliser_options_, &depth));
+      STEREOSPOT_RETURN_IF_ERROR(Finish(&depth));
+      if (!queue->Push(std::move(depth))) return Status::Cancelled("rendering stopped");
+      return Status::OK();
+    };
+    STEREOSPOT_RETURN_IF_ERROR(media::DecodeFrames(input, Decode(), visit).status());
+    if (params_.temporal) {
+      normaliser_.Finish();
+      STEREOSPOT_RETURN_IF_ERROR(push_ready());
     }
-    warm_.clear();
     return Status::OK();
   }
 
-  // Pass 2's depth for segment frame `index`: normalised to [0, 1], edges dilated. `small` is
-  // the frame at the depth stage's working size (used when the depth was not kept).
-  Status DepthFor(std::int64_t index, const cv::Mat& small) {
-    const size_t at = static_cast<size_t>(stats_.warmup_frames + index);
-    if (at >= cuts_.size()) {
-      return Status::Internal("the conversion pass decoded more frames than the analysis pass");
-    }
-    cv::Mat raw;
-    if (cache_enabled_) {
-      raw = cache_[static_cast<size_t>(index)];
-    } else {
-      STEREOSPOT_ASSIGN_OR_RETURN(raw, depth_->Estimate(small, cuts_[at]));
-    }
-    if (params_.temporal) {
-      STEREOSPOT_RETURN_IF_ERROR(stereo::ApplyDepthRange(raw, ranges_[at], &depth_norm_));
-    } else {
-      STEREOSPOT_RETURN_IF_ERROR(stereo::NormaliseFrame(raw, normaliser_, &depth_norm_));
-    }
-    return stereo::DilateForeground(&depth_norm_, params_.edge_dilation);
-  }
-
-  Status Convert(const std::string& input, const std::string& output) {
-    STEREOSPOT_ASSIGN_OR_RETURN(stereo::StereoRenderer renderer,
-                                stereo::StereoRenderer::Create(stereo_options_));
+  // The rendering thread (the caller's): decodes the segment at full size and encodes each
+  // frame's packed views, with the depth the analysis thread queued for it.
+  Status Convert(const std::string& input, const std::string& output, DepthQueue* queue) {
     media::ConvertOptions convert;
-    convert.layout = media::PixelLayout::kRgb24;
+    const media::PixelLayout pixels = PixelsFor(params_.layout);
+    convert.layout = pixels;
     convert.encode.codec = params_.codec;
     convert.encode.crf = params_.crf;
     convert.encode.preset = params_.preset;
     convert.encode.pix_fmt = params_.pix_fmt;
     convert.encode.threads = options_.threads;
     convert.encode.frame_packing = FramePackingFor(params_.layout);
-    // Without kept depth, pass 2 estimates again from the same small frames as pass 1.
-    if (!cache_enabled_) convert.analysis_short_side = depth_->short_side();
     const auto start = Clock::now();
+    cv::Mat depth;
     const auto callback = [&](const media::FrameInfo& info, const media::VideoImage& in,
                               media::VideoImage* out) -> Status {
       if (Cancelled()) return Status::Cancelled("segment conversion cancelled");
-      const cv::Mat frame = MatOf(in);
-      STEREOSPOT_RETURN_IF_ERROR(
-          DepthFor(info.index, info.analysis != nullptr ? MatOf(*info.analysis) : frame));
+      Status end;
+      if (!queue->Pop(&depth, &end)) {
+        if (!end.ok()) return end;
+        return Status::Internal("the conversion decoded more frames than the analysis");
+      }
       STEREOSPOT_ASSIGN_OR_RETURN(cv::Size packed,
                                   stereo::PackedSize(stereo_options_.layout, in.width, in.height));
-      if (out->width != packed.width || out->height != packed.height ||
-          out->layout != media::PixelLayout::kRgb24) {
-        out->Allocate(packed.width, packed.height, media::PixelLayout::kRgb24);
+      if (out->width != packed.width || out->height != packed.height || out->layout != pixels) {
+        out->Allocate(packed.width, packed.height, pixels);
       }
       // Render straight into the encoder's frame; copy only if the renderer chose a buffer of
       // its own.
       cv::Mat target(packed.height, packed.width, CV_8UC3, out->planes[0].data(),
                      static_cast<size_t>(out->stride[0]));
       uint8_t* const buffer = target.data;
-      STEREOSPOT_RETURN_IF_ERROR(renderer.Render(frame, depth_norm_, &target));
+      STEREOSPOT_RETURN_IF_ERROR(renderer_->Render(MatOf(in), depth, &target));
       if (target.data != buffer) {
         target.copyTo(cv::Mat(packed.height, packed.width, CV_8UC3, buffer,
                               static_cast<size_t>(out->stride[0])));
       }
-      Report(2, info.index + 1, start);
+      Report(info.index + 1, start);
       return Status::OK();
     };
-    STEREOSPOT_ASSIGN_OR_RETURN(media::ConvertStats converted,
-                                media::ConvertSegment(input, output, convert, callback));
-    if (converted.frames_in != stats_.frames) {
-      return Status::Internal("the conversion pass saw " + std::to_string(converted.frames_in) +
-                              " frames, the analysis pass " + std::to_string(stats_.frames));
+    auto converted = media::ConvertSegment(input, output, convert, callback);
+    if (!converted.ok()) {
+      // An analysis failure reaches the callback as the queue's end; report it rather than the
+      // frame pipeline's wrapping of it.
+      return converted.status();
     }
-    stats_.width_out = converted.width_out;
-    stats_.height_out = converted.height_out;
+    stats_.frames = converted->frames_in;
+    stats_.width_out = converted->width_out;
+    stats_.height_out = converted->height_out;
     return Status::OK();
   }
 
   const ConversionParams& params_;
   const StereoSegmentOptions& options_;
   stereo::StereoOptions stereo_options_;
-  stereo::NormaliserOptions normaliser_;
+  stereo::NormaliserOptions normaliser_options_;
   std::unique_ptr<DepthStage> depth_;
+  std::optional<stereo::StereoRenderer> renderer_;  // set by Run
+  // Analysis state: the warm-up runs on the caller's thread before the analysis thread starts,
+  // then only the analysis thread touches these.
   stereo::SceneCutDetector cuts_detector_;
-  std::deque<cv::Mat> warm_;                  // prescaled frames of the previous segment
-  std::vector<stereo::DepthRange> measured_;  // warm-up frames first, then the segment's
-  std::vector<bool> cuts_;
-  std::vector<stereo::DepthRange> ranges_;  // planned, same indexing (temporal only)
-  std::vector<cv::Mat> cache_;              // raw depth of the segment's frames
-  std::int64_t cached_bytes_ = 0;
-  bool cache_enabled_ = true;
-  cv::Mat depth_norm_;
+  stereo::TemporalNormaliser normaliser_;
+  std::int64_t analysed_frames_ = 0;
   StereoSegmentStats stats_;
 };
 
