@@ -11,6 +11,9 @@
 #    (the default chunking, one video worker per two cores).
 # 4. The same file as one segment (chunking.min_segments=1, target longer than the clip): the
 #    pipeline's overhead is the multi-segment time over the single-segment time.
+# 5. For reference (no bar): the ffmpeg CLI putting two copies of the clip side by side (hstack)
+#    with the same settings. x264's cost depends on the picture: a stretched frame is cheaper to
+#    encode than two views, so this shows how much of the gap is the encoder's input alone.
 # Prints frames per second of each and the ratios (bars: convert/ffmpeg >= 0.75, overhead <=
 # 1.15x). Every output is checked to have all its frames.
 set -euo pipefail
@@ -48,15 +51,20 @@ t2=$(now)
   --set chunking.max_segment_mb=100000 convert "$work/clip.mp4" -o "$work/single.mp4" \
   2>"$work/single.log"
 t3=$(now)
-for f in ffmpeg multi single; do check "$work/$f.mp4"; done
+ffmpeg -v error -y -i "$work/clip.mp4" -filter_complex "[0:v]split[a][b];[a][b]hstack" \
+  -c:v libx264 -crf 20 -preset medium -pix_fmt yuv420p -c:a copy "$work/hstack.mp4"
+t4=$(now)
+for f in ffmpeg multi single hstack; do check "$work/$f.mp4"; done
 segments=$(grep -o 'wrote .* (\([0-9]*\) segments' "$work/multi.log" | grep -o '([0-9]*' | tr -d '(')
 
-awk -v n="$frames" -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v s="$segments" -v sec="$seconds" 'BEGIN {
-  ff = b - a; multi = c - b; single = d - c
+awk -v n="$frames" -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v e="$t4" -v s="$segments" \
+  -v sec="$seconds" 'BEGIN {
+  ff = b - a; multi = c - b; single = d - c; hstack = e - d
   printf "clip: %d s 1920x1080 25 fps (%d frames), output 3840x1080 full SBS, libx264 crf 20 medium\n", sec, n
   printf "ffmpeg CLI transcode (baseline)   %7.1f s  %6.2f fps\n", ff, n / ff
   printf "stereospot convert, %2d segments   %7.1f s  %6.2f fps\n", s, multi, n / multi
   printf "stereospot convert, 1 segment     %7.1f s  %6.2f fps\n", single, n / single
   printf "ratio convert/ffmpeg (fps)        %7.2f  (bar >= 0.75)\n", ff / multi
   printf "pipeline overhead multi/single    %7.2fx (bar <= 1.15x)\n", multi / single
+  printf "reference: ffmpeg CLI hstack       %7.1f s  %6.2f fps; convert/hstack %.2f\n", hstack, n / hstack, hstack / multi
 }'
