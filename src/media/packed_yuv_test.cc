@@ -40,9 +40,7 @@ struct Planes {
       }
     }
   }
-  uint8_t At(int p, int x, int y) const {
-    return bytes[p][static_cast<size_t>(y * stride[p] + x)];
-  }
+  uint8_t At(int p, int x, int y) const { return bytes[p][static_cast<size_t>(y * stride[p] + x)]; }
   PlanarPicture Picture() { return PlanarPicture{ptr, stride, w, h, chroma_halved}; }
 
   int w, h;
@@ -169,14 +167,14 @@ TEST(PackedYuvTest, IdentityEncodesTheSamePicturesAsPlanar420) {
                                Fast(PixelLayout::kYuv420p), IdentityCallback());
   ASSERT_TRUE(planar.ok()) << planar.status().ToString();
   int calls = 0;
-  auto packed = ConvertSegment(dir.File("in.mp4"), dir.File("packed.mp4"),
-                               Fast(PixelLayout::kYuvPacked),
-                               [&](const FrameInfo&, const VideoImage& in, VideoImage* out) {
-                                 EXPECT_EQ(in.layout, PixelLayout::kYuvPacked);
-                                 ++calls;
-                                 *out = in;
-                                 return Status::OK();
-                               });
+  auto packed =
+      ConvertSegment(dir.File("in.mp4"), dir.File("packed.mp4"), Fast(PixelLayout::kYuvPacked),
+                     [&](const FrameInfo&, const VideoImage& in, VideoImage* out) {
+                       EXPECT_EQ(in.layout, PixelLayout::kYuvPacked);
+                       ++calls;
+                       *out = in;
+                       return Status::OK();
+                     });
   ASSERT_TRUE(packed.ok()) << packed.status().ToString();
   EXPECT_EQ(calls, planar->frames_in);
   const auto expected = Digests(dir.File("planar.mp4"));
@@ -248,18 +246,17 @@ TEST(PackedYuvTest, AnalysisImagesAreRgb) {
     ConvertOptions opt = Fast(PixelLayout::kYuvPacked);
     opt.analysis_short_side = short_side;
     int frames = 0;
-    auto stats = ConvertSegment(
-        dir.File("in.mp4"), dir.File("out.mp4"), opt,
-        [&](const FrameInfo& info, const VideoImage& in, VideoImage* out) {
-          EXPECT_NE(info.analysis, nullptr) << short_side;
-          if (info.analysis != nullptr) {
-            EXPECT_EQ(info.analysis->layout, PixelLayout::kRgb24);
-            EXPECT_EQ(info.analysis->height, short_side);
-          }
-          ++frames;
-          *out = in;
-          return Status::OK();
-        });
+    auto stats = ConvertSegment(dir.File("in.mp4"), dir.File("out.mp4"), opt,
+                                [&](const FrameInfo& info, const VideoImage& in, VideoImage* out) {
+                                  EXPECT_NE(info.analysis, nullptr) << short_side;
+                                  if (info.analysis != nullptr) {
+                                    EXPECT_EQ(info.analysis->layout, PixelLayout::kRgb24);
+                                    EXPECT_EQ(info.analysis->height, short_side);
+                                  }
+                                  ++frames;
+                                  *out = in;
+                                  return Status::OK();
+                                });
     ASSERT_TRUE(stats.ok()) << stats.status().ToString();
     EXPECT_EQ(frames, 10);
   }
@@ -275,9 +272,10 @@ uint64_t PixelDigest(const VideoImage& img) {
 TEST(TailDecodeTest, VisitsTheLastFramesFromAKeyframe) {
   TempDir dir;
   // 3 s at 25 fps with a keyframe every 10 frames, B-frames on.
-  ASSERT_TRUE(Ffmpeg("-f lavfi -i testsrc2=s=96x64:r=25:d=3 -c:v libx264 -g 10 -keyint_min 10 "
-                     "-sc_threshold 0 -bf 2 " +
-                     dir.File("in.mp4")));
+  ASSERT_TRUE(
+      Ffmpeg("-f lavfi -i testsrc2=s=96x64:r=25:d=3 -c:v libx264 -g 10 -keyint_min 10 "
+             "-sc_threshold 0 -bf 2 " +
+             dir.File("in.mp4")));
   std::vector<uint64_t> all, tail;
   DecodeOptions decode;
   auto n = DecodeFrames(dir.File("in.mp4"), decode, [&](const FrameInfo&, const VideoImage& img) {
@@ -287,17 +285,19 @@ TEST(TailDecodeTest, VisitsTheLastFramesFromAKeyframe) {
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   ASSERT_EQ(all.size(), 75u);
   decode.tail_frames = 12;
-  auto m = DecodeFrames(dir.File("in.mp4"), decode, [&](const FrameInfo& info, const VideoImage& img) {
-    EXPECT_EQ(info.index, static_cast<int64_t>(tail.size()));
-    tail.push_back(PixelDigest(img));
-    return Status::OK();
-  });
+  auto m =
+      DecodeFrames(dir.File("in.mp4"), decode, [&](const FrameInfo& info, const VideoImage& img) {
+        EXPECT_EQ(info.index, static_cast<int64_t>(tail.size()));
+        tail.push_back(PixelDigest(img));
+        return Status::OK();
+      });
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   // At least the 12 asked for, at most back to the keyframe before them (plus the margin).
   EXPECT_GE(tail.size(), 12u);
   EXPECT_LE(tail.size(), 30u);
   ASSERT_LE(tail.size(), all.size());
-  EXPECT_TRUE(std::equal(tail.begin(), tail.end(), all.end() - static_cast<ptrdiff_t>(tail.size())));
+  EXPECT_TRUE(
+      std::equal(tail.begin(), tail.end(), all.end() - static_cast<ptrdiff_t>(tail.size())));
   // Asking for more than there is decodes everything.
   decode.tail_frames = 500;
   auto everything = DecodeFrames(dir.File("in.mp4"), decode,
