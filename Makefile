@@ -63,12 +63,15 @@ bench: deps
 	cmake --build $(RELEASE_DIR) -j $(JOBS)
 	bash bench/run.sh $(RELEASE_DIR)
 
+# Sources: tracked files and new ones git does not ignore (so a file not yet added is checked).
+SOURCES_CMD := git ls-files --cached --others --exclude-standard '*.cc' '*.h'
+
 format:
-	git ls-files '*.cc' '*.h' | xargs clang-format -i
+	$(SOURCES_CMD) | xargs clang-format -i
 
 # Fails, naming the files, when any source is not clang-formatted (`make format` fixes it).
 format-check:
-	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror \
+	@$(SOURCES_CMD) | xargs clang-format --dry-run -Werror \
 	  || { echo "clang-format: run 'make format'"; exit 1; }
 	@echo "format-check: all sources clang-formatted"
 
