@@ -202,14 +202,7 @@ TEST(FramePipelineTest, VariableFrameRateSurvives) {
 // The callback sees the right RGB for 10-bit HEVC and for full-range (yuvj) input.
 TEST(FramePipelineTest, TenBitAndFullRangeInputsGiveTrueRgb) {
   TempDir dir;
-  const std::string color = "-f lavfi -i color=c=0x3366CC:s=64x48:r=10:d=0.5 ";
-  ASSERT_TRUE(Ffmpeg(color +
-                     "-vf scale=out_color_matrix=bt709:out_range=tv,format=yuv420p10le "
-                     "-c:v libx265 -x265-params log-level=none -colorspace bt709 "
-                     "-color_range tv " +
-                     dir.File("ten.mp4")));
-  ASSERT_TRUE(Ffmpeg(color + "-c:v libx264 -pix_fmt yuvj420p -colorspace smpte170m " +
-                     dir.File("full.mp4")));
+  ASSERT_TRUE(testing::MakeColourClips(dir));
   for (const char* name : {"ten.mp4", "full.mp4"}) {
     int frames = 0;
     auto check = [&](const FrameInfo&, const VideoImage& in, VideoImage* out) {

@@ -186,14 +186,7 @@ TEST(PackedYuvTest, IdentityEncodesTheSamePicturesAsPlanar420) {
 // Y Cb Cr in their own matrix; encoders other than 8-bit 4:2:0 take the packed image too.
 TEST(PackedYuvTest, TenBitAndFullRangeSourcesAndOtherEncoderFormats) {
   TempDir dir;
-  const std::string color = "-f lavfi -i color=c=0x3366CC:s=64x48:r=10:d=0.5 ";
-  ASSERT_TRUE(Ffmpeg(color +
-                     "-vf scale=out_color_matrix=bt709:out_range=tv,format=yuv420p10le "
-                     "-c:v libx265 -x265-params log-level=none -colorspace bt709 "
-                     "-color_range tv " +
-                     dir.File("ten.mp4")));
-  ASSERT_TRUE(Ffmpeg(color + "-c:v libx264 -pix_fmt yuvj420p -colorspace smpte170m " +
-                     dir.File("full.mp4")));
+  ASSERT_TRUE(testing::MakeColourClips(dir));
   // 0x3366CC in limited-range Y Cb Cr: BT.709 for the first, BT.601 for the second.
   const struct {
     const char* name;

@@ -92,6 +92,16 @@ std::string Run(const std::string& command, bool* ok) {
   return out;
 }
 
+bool MakeColourClips(const TempDir& dir) {
+  const std::string color = "-f lavfi -i color=c=0x3366CC:s=64x48:r=10:d=0.5 ";
+  return Ffmpeg(color +
+                "-vf scale=out_color_matrix=bt709:out_range=tv,format=yuv420p10le "
+                "-c:v libx265 -x265-params log-level=none -colorspace bt709 -color_range tv " +
+                dir.File("ten.mp4")) &&
+         Ffmpeg(color + "-c:v libx264 -pix_fmt yuvj420p -colorspace smpte170m " +
+                dir.File("full.mp4"));
+}
+
 bool Ffmpeg(const std::string& args) {
   if (!HaveTool("ffmpeg")) {
     ADD_FAILURE() << "ffmpeg not found: " << kInstall;

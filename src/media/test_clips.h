@@ -35,6 +35,11 @@ std::string Run(const std::string& command, bool* ok = nullptr);
 // Runs "ffmpeg -v error -y <args>"; fails the test with install advice when ffmpeg is absent.
 bool Ffmpeg(const std::string& args);
 
+// Two 0.5 s clips of the flat colour 0x3366CC (64x48, 10 fps, 5 frames) in `dir`, for colour
+// handling checks: "ten.mp4" (10-bit HEVC, BT.709, limited range) and "full.mp4" (H.264 yuvj420p,
+// full range, BT.601). False (with a test failure) when ffmpeg fails.
+bool MakeColourClips(const TempDir& dir);
+
 // Presentation times (seconds) of the video frames of `path`, in presentation order, as ffprobe
 // reports them after decoding (frames) or from a packet scan (packets).
 std::vector<double> ProbeFrameTimes(const std::string& path);
