@@ -71,6 +71,7 @@ pipeline::WorkerPoolOptions PoolOptionsFrom(const Config& config, WorkerRole rol
   // them busy while our callback works).
   options.processor.codec_threads =
       options.video_workers > 1 ? std::max(1, static_cast<int>(cores) / options.video_workers) : 0;
+  options.processor.lease_ttl = std::chrono::seconds(config.reassembly_lease_seconds);
   options.processor.plan.target_seconds = config.chunking_target_seconds;
   options.processor.plan.max_bytes =
       static_cast<std::int64_t>(config.chunking_max_segment_mb) * 1000 * 1000;

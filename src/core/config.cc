@@ -193,6 +193,9 @@ const std::vector<Option>& Options() {
                           "long-poll wait of a worker's receive"));
     v.push_back(IntOption("queue.poll_interval_ms", &Config::queue_poll_interval_ms, 10, 10000,
                           "how often a waiting receive re-checks the database"));
+    v.push_back(IntOption("reassembly.lease_seconds", &Config::reassembly_lease_seconds, 3, 3600,
+                          "reassembly lease: a dead reassembler's job is taken over this long "
+                          "after its last renewal"));
     v.push_back(IntOption("workers.media", &Config::workers_media, 0, 256,
                           "media workers (chunking, reassembly); 0 = automatic"));
     v.push_back(IntOption("workers.video", &Config::workers_video, 0, 256,

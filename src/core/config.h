@@ -42,6 +42,9 @@ struct Config {
   int queue_max_receives = 5;          // deliveries before a message moves to its DLQ
   int queue_wait_seconds = 20;         // long-poll wait of a worker's receive
   int queue_poll_interval_ms = 200;    // how often a waiting receive re-checks the database
+  // The reassembly lease (DESIGN.md section 4): renewed every third of it while a reassembler
+  // works, so a dead reassembler's job is taken over this long after its last renewal.
+  int reassembly_lease_seconds = 60;
 
   // Worker counts in `serve` and `worker`; 0 = sized from cores and memory.
   int workers_media = 0;

@@ -45,7 +45,8 @@ TEST_F(ConfigTest, PrecedenceIsDefaultFileEnvironmentFlag) {
   EXPECT_EQ(c.queue_max_receives, 7);         // environment beats file
   EXPECT_EQ(c.queue_wait_seconds, 11);        // flag beats environment and file
   EXPECT_EQ(c.log_level, "debug");
-  EXPECT_EQ(c.queue_poll_interval_ms, 200);  // default
+  EXPECT_EQ(c.queue_poll_interval_ms, 200);   // default
+  EXPECT_EQ(c.reassembly_lease_seconds, 60);  // default
   EXPECT_EQ(loaded->origins.at("queue.max_receives"), ConfigOrigin::kEnvironment);
   EXPECT_EQ(loaded->origins.at("queue.wait_seconds"), ConfigOrigin::kFlag);
   std::string described = DescribeConfig(*loaded);
@@ -54,12 +55,14 @@ TEST_F(ConfigTest, PrecedenceIsDefaultFileEnvironmentFlag) {
 }
 
 TEST_F(ConfigTest, ConfigFileFromEnvironment) {
-  auto file = WriteFile("backend = \"embedded\"\n[workers]\nvideo = 3\n");
+  auto file =
+      WriteFile("backend = \"embedded\"\n[workers]\nvideo = 3\n[reassembly]\nlease_seconds = 30\n");
   ConfigSources sources;
   sources.environment = {{"STEREOSPOT_CONFIG", file.string()}};
   auto loaded = LoadConfig(sources);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_EQ(loaded->config.workers_video, 3);
+  EXPECT_EQ(loaded->config.reassembly_lease_seconds, 30);
 }
 
 TEST_F(ConfigTest, RejectsUnknownKeysInEverySource) {
@@ -92,6 +95,7 @@ TEST_F(ConfigTest, RejectsBadValues) {
   check_bad({{"queue.max_receives", "0"}});
   check_bad({{"queue.max_receives", "5x"}});
   check_bad({{"queue.wait_seconds", "21"}});
+  check_bad({{"reassembly.lease_seconds", "2"}});  // renewed every third: at least 1 s apart
   check_bad({{"server.listen", "8080"}});
   check_bad({{"server.listen", "127.0.0.1:99999"}});
   check_bad({{"log.format", "xml"}});

@@ -54,7 +54,7 @@ struct ProcessorOptions {
   std::filesystem::path scratch_dir = std::filesystem::temp_directory_path();
   // How often running work re-reads its job to notice a cancel. Default: 5 s.
   std::chrono::milliseconds job_check_interval{std::chrono::seconds(5)};
-  // The reassembly lease (lease_keeper.h). Default: 60 s.
+  // The reassembly lease (lease_keeper.h; `reassembly.lease_seconds`). Default: 60 s.
   std::chrono::milliseconds lease_ttl{std::chrono::seconds(60)};
   // Cut points (media/segment_plan.h).
   media::SegmentPlanOptions plan;
