@@ -378,7 +378,9 @@ class Converter {
 
  private:
   Status OpenDecoder(const std::string& input);
-  Status SeekToTail();
+  // Positions the demuxer for DecodeOptions::tail_frames; without a usable rate or duration, or
+  // when seeking fails, it stays at the start (every frame is decoded, the tail included).
+  void SeekToTail();
   Status OnFrame(AVFrame* frame);
   Status DrainDecoder();
 
@@ -440,25 +442,22 @@ Status Converter::OpenDecoder(const std::string& input) {
   return Status::OK();
 }
 
-Status Converter::SeekToTail() {
+void Converter::SeekToTail() {
   const AVRational rate = st_->avg_frame_rate.num > 0 ? st_->avg_frame_rate : st_->r_frame_rate;
-  if (rate.num <= 0 || rate.den <= 0) return Status::OK();  // no rate: decode it all
-  int64_t start = st_->start_time != AV_NOPTS_VALUE ? st_->start_time : 0;
+  if (rate.num <= 0 || rate.den <= 0) return;
+  const int64_t start = st_->start_time != AV_NOPTS_VALUE ? st_->start_time : 0;
   int64_t duration = st_->duration;
   if (duration == AV_NOPTS_VALUE || duration <= 0) {
-    if (in_->duration <= 0) return Status::OK();
+    if (in_->duration <= 0) return;
     duration = av_rescale_q(in_->duration, AV_TIME_BASE_Q, st_->time_base);
   }
   // Seeking goes by decode time: a margin of a few frames covers the reorder delay of B-frames
   // and rounding in the container's durations.
   constexpr int kMarginFrames = 4;
   const int64_t tail = av_rescale_q(tail_frames_ + kMarginFrames, av_inv_q(rate), st_->time_base);
-  if (duration <= tail) return Status::OK();
-  const int rc =
-      av_seek_frame(in_.get(), st_->index, start + duration - tail, AVSEEK_FLAG_BACKWARD);
-  // A file that cannot seek is decoded from the start, which visits the same tail.
-  if (rc < 0) (void)av_seek_frame(in_.get(), st_->index, start, AVSEEK_FLAG_BACKWARD);
-  return Status::OK();
+  if (duration <= tail) return;
+  // A failed seek leaves the position unchanged: at the start.
+  (void)av_seek_frame(in_.get(), st_->index, start + duration - tail, AVSEEK_FLAG_BACKWARD);
 }
 
 Status Converter::OnFrame(AVFrame* f) {
@@ -512,7 +511,7 @@ Status Converter::DrainDecoder() {
 
 Status Converter::Run(const std::string& input) {
   STEREOSPOT_RETURN_IF_ERROR(OpenDecoder(input));
-  if (tail_frames_ > 0) STEREOSPOT_RETURN_IF_ERROR(SeekToTail());
+  if (tail_frames_ > 0) SeekToTail();
   STEREOSPOT_ASSIGN_OR_RETURN(PacketPtr pkt, AllocPacket());
   // Durations are known from the demuxer before the encoder exists; keep them until it does.
   std::map<int64_t, int64_t> durations;

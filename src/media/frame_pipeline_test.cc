@@ -66,7 +66,7 @@ TEST(FramePipelineTest, DecodeFramesSeesWhatTheCallbackSees) {
   TempDir dir;
   const std::string src = testing::SharedClip("mdn_flower.mp4");
   ASSERT_TRUE(Ffmpeg("-i '" + src + "' -an -t 1 -c copy " + dir.File("in.mp4")));
-  // FNV-1a over each frame's pixels and time: the two passes must agree frame by frame.
+  // FNV-1a over each frame's pixels and time: decoding and converting must agree frame by frame.
   auto digest = [](const FrameInfo& info, const VideoImage& img) {
     uint64_t h = 1469598103934665603ULL ^ static_cast<uint64_t>(info.index);
     for (uint8_t b : img.planes[0]) h = (h ^ b) * 1099511628211ULL;
@@ -109,13 +109,12 @@ TEST(FramePipelineTest, AnalysisSizeKeepsTheAspectAndNeverEnlarges) {
   EXPECT_EQ(AnalysisSize(1920, 1080, 0), (std::array<int, 2>{1920, 1080}));
 }
 
-TEST(FramePipelineTest, AnalysisImagesAreTheSameInBothPassesAndUpright) {
+// DecodeFrames's analysis images are FrameInfo::analysis's, pixel for pixel (a depth stage may
+// measure with either).
+TEST(FramePipelineTest, AnalysisImagesMatchDecodeFramesAndAreUpright) {
   TempDir dir;
   // Portrait by a display matrix: the small images must be upright too.
-  ASSERT_TRUE(
-      Ffmpeg("-f lavfi -i testsrc2=s=320x180:r=10:d=1 -c:v libx264 -crf 10 " + dir.File("u.mp4")));
-  ASSERT_TRUE(Ffmpeg("-i " + dir.File("u.mp4") + " -c copy -metadata:s:v:0 rotate=90 " +
-                     dir.File("r.mp4")));
+  ASSERT_TRUE(testing::MakeRotatedClip(320, 180, dir.File("u.mp4"), dir.File("r.mp4")));
   auto digest = [](const VideoImage& img) {
     uint64_t h = 1469598103934665603ULL;
     for (uint8_t b : img.planes[0]) h = (h ^ b) * 1099511628211ULL;
@@ -282,10 +281,7 @@ TEST(FramePipelineTest, FramePackingSeiForHalfLayouts) {
 
 TEST(FramePipelineTest, RotationIsAppliedToPixels) {
   TempDir dir;
-  ASSERT_TRUE(
-      Ffmpeg("-f lavfi -i testsrc2=s=128x64:r=10:d=1 -c:v libx264 -crf 10 " + dir.File("u.mp4")));
-  ASSERT_TRUE(Ffmpeg("-i " + dir.File("u.mp4") + " -c copy -metadata:s:v:0 rotate=90 " +
-                     dir.File("r.mp4")));
+  ASSERT_TRUE(testing::MakeRotatedClip(128, 64, dir.File("u.mp4"), dir.File("r.mp4")));
   ConvertOptions opt = Fast();
   opt.encode.crf = 10;
   auto stats = ConvertSegment(dir.File("r.mp4"), dir.File("out.mp4"), opt, IdentityCallback());

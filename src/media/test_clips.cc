@@ -102,6 +102,13 @@ bool MakeColourClips(const TempDir& dir) {
                 dir.File("full.mp4"));
 }
 
+bool MakeRotatedClip(int width, int height, const std::string& upright,
+                     const std::string& rotated) {
+  return Ffmpeg("-f lavfi -i testsrc2=s=" + std::to_string(width) + "x" + std::to_string(height) +
+                ":r=10:d=1 -c:v libx264 -crf 10 " + upright) &&
+         Ffmpeg("-i " + upright + " -c copy -metadata:s:v:0 rotate=90 " + rotated);
+}
+
 bool Ffmpeg(const std::string& args) {
   if (!HaveTool("ffmpeg")) {
     ADD_FAILURE() << "ffmpeg not found: " << kInstall;

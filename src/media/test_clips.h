@@ -40,6 +40,11 @@ bool Ffmpeg(const std::string& args);
 // full range, BT.601). False (with a test failure) when ffmpeg fails.
 bool MakeColourClips(const TempDir& dir);
 
+// A testsrc2 clip of width x height (1 s, 10 fps) at `upright`, and the same stream at `rotated`
+// carrying a 90 degree display matrix (a phone's portrait video). False (with a test failure)
+// when ffmpeg fails.
+bool MakeRotatedClip(int width, int height, const std::string& upright, const std::string& rotated);
+
 // Presentation times (seconds) of the video frames of `path`, in presentation order, as ffprobe
 // reports them after decoding (frames) or from a packet scan (packets).
 std::vector<double> ProbeFrameTimes(const std::string& path);
