@@ -84,11 +84,12 @@ Result<std::unique_ptr<pipeline::WorkerPool>> StartWorkers(const Config& config,
                                                            const Backend& backend, WorkerRole role,
                                                            bool janitor,
                                                            pipeline::MetricsRegistry* metrics,
-                                                           int niceness) {
+                                                           const WorkerTuning& tuning) {
   STEREOSPOT_ASSIGN_OR_RETURN(pipeline::PipelinePorts ports, PortsOf(backend, metrics));
   media::RouteLibavLogs();
   pipeline::WorkerPoolOptions options = PoolOptionsFrom(config, role, janitor);
-  options.worker_niceness = niceness;
+  options.worker_niceness = tuning.niceness;
+  options.loop.stop_latency = tuning.stop_latency;
   auto pool = std::make_unique<pipeline::WorkerPool>(ports, std::move(options));
   STEREOSPOT_RETURN_IF_ERROR(pool->Start());
   return pool;

@@ -2,6 +2,7 @@
 // and tuned from the configuration (`serve`, `worker`, `convert`).
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include "cli/cli_context.h"
@@ -24,13 +25,22 @@ Result<pipeline::PipelinePorts> PortsOf(const Backend& backend, pipeline::Metric
 // <data_dir>/scratch, and this process's worker id (host:pid).
 pipeline::WorkerPoolOptions PoolOptionsFrom(const Config& config, WorkerRole role, bool janitor);
 
+// How a process runs its pool, beyond the configuration.
+struct WorkerTuning {
+  // Lowers the workers' CPU priority (serve: the HTTP API shares the process).
+  int niceness = 0;
+  // How late an idle worker notices Stop() (pipeline::WorkerLoopOptions::stop_latency). A
+  // one-shot `convert` stops its pool the moment its job ends, and the process's wall time
+  // includes this wait; long-running processes keep the default and poll less.
+  std::chrono::milliseconds stop_latency{std::chrono::seconds(1)};
+};
+
 // Starts a pool over `backend` (which must outlive it).
-// `niceness` lowers the workers' CPU priority (serve: the HTTP API shares the process).
 Result<std::unique_ptr<pipeline::WorkerPool>> StartWorkers(const Config& config,
                                                            const Backend& backend, WorkerRole role,
                                                            bool janitor,
                                                            pipeline::MetricsRegistry* metrics,
-                                                           int niceness = 0);
+                                                           const WorkerTuning& tuning = {});
 
 void RegisterWorkerCommands(CLI::App& app, CliContext& ctx);
 void RegisterConvertCommand(CLI::App& app, CliContext& ctx);
