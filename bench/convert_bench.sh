@@ -14,8 +14,9 @@
 # 5. For reference (no bar): the ffmpeg CLI putting two copies of the clip side by side (hstack)
 #    with the same settings. x264's cost depends on the picture: a stretched frame is cheaper to
 #    encode than two views, so this shows how much of the gap is the encoder's input alone.
-# Prints frames per second of each and the ratios (bars: convert/ffmpeg >= 0.75, overhead <=
-# 1.15x). Every output is checked to have all its frames.
+# Prints wall time, frames per second and CPU seconds of each, and the ratios (bars:
+# convert/ffmpeg >= 0.75 by wall time, overhead <= 1.15x). Every output is checked to have all
+# its frames.
 set -euo pipefail
 build=${1:-build/release}
 seconds=${2:-60}
@@ -30,7 +31,6 @@ ffmpeg -v error -f lavfi -i "testsrc2=size=1920x1080:rate=25" -f lavfi -i "sine=
   -t "$seconds" -c:v libx264 -preset veryfast -g 50 -pix_fmt yuv420p -c:a aac -b:a 128k \
   -shortest "$work/clip.mp4"
 
-now() { date +%s.%N; }
 count_frames() {
   ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets \
     -of default=noprint_wrappers=1:nokey=1 "$1" | head -1 | tr -dc '0-9'
@@ -41,30 +41,42 @@ check() {
   [ "$got" = "$frames" ] || { echo "convert_bench: $1 has $got frames, expected $frames" >&2; exit 1; }
 }
 
-t0=$(now)
-ffmpeg -v error -y -i "$work/clip.mp4" -vf scale=3840:1080 -c:v libx264 -crf 20 -preset medium \
-  -pix_fmt yuv420p -c:a copy "$work/ffmpeg.mp4"
-t1=$(now)
-"$bin" convert "$work/clip.mp4" -o "$work/multi.mp4" 2>"$work/multi.log"
-t2=$(now)
-"$bin" --set chunking.min_segments=1 --set chunking.target_seconds=86400 \
-  --set chunking.max_segment_mb=100000 convert "$work/clip.mp4" -o "$work/single.mp4" \
-  2>"$work/single.log"
-t3=$(now)
-ffmpeg -v error -y -i "$work/clip.mp4" -filter_complex "[0:v]split[a][b];[a][b]hstack" \
+# Runs a command with its stderr in $work/NAME.log, and its wall, user and system seconds in
+# $work/NAME.time. CPU seconds are the steadier figure on a shared machine: another tenant slows
+# the wall clock of both runs, but less what each one computes.
+timed() {
+  local name=$1
+  shift
+  local TIMEFORMAT='%R %U %S'
+  if ! { time "$@" 2>"$work/$name.log"; } 2>"$work/$name.time"; then
+    echo "convert_bench: $name failed:" >&2
+    cat "$work/$name.log" >&2
+    exit 1
+  fi
+}
+
+timed ffmpeg ffmpeg -v error -y -i "$work/clip.mp4" -vf scale=3840:1080 -c:v libx264 -crf 20 \
+  -preset medium -pix_fmt yuv420p -c:a copy "$work/ffmpeg.mp4"
+timed multi "$bin" convert "$work/clip.mp4" -o "$work/multi.mp4"
+timed single "$bin" --set chunking.min_segments=1 --set chunking.target_seconds=86400 \
+  --set chunking.max_segment_mb=100000 convert "$work/clip.mp4" -o "$work/single.mp4"
+timed hstack ffmpeg -v error -y -i "$work/clip.mp4" -filter_complex "[0:v]split[a][b];[a][b]hstack" \
   -c:v libx264 -crf 20 -preset medium -pix_fmt yuv420p -c:a copy "$work/hstack.mp4"
-t4=$(now)
 for f in ffmpeg multi single hstack; do check "$work/$f.mp4"; done
 segments=$(grep -o 'wrote .* (\([0-9]*\) segments' "$work/multi.log" | grep -o '([0-9]*' | tr -d '(')
 
-awk -v n="$frames" -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v e="$t4" -v s="$segments" \
-  -v sec="$seconds" 'BEGIN {
-  ff = b - a; multi = c - b; single = d - c; hstack = e - d
-  printf "clip: %d s 1920x1080 25 fps (%d frames), output 3840x1080 full SBS, libx264 crf 20 medium\n", sec, n
-  printf "ffmpeg CLI transcode (baseline)   %7.1f s  %6.2f fps\n", ff, n / ff
-  printf "stereospot convert, %2d segments   %7.1f s  %6.2f fps\n", s, multi, n / multi
-  printf "stereospot convert, 1 segment     %7.1f s  %6.2f fps\n", single, n / single
-  printf "ratio convert/ffmpeg (fps)        %7.2f  (bar >= 0.75)\n", ff / multi
-  printf "pipeline overhead multi/single    %7.2fx (bar <= 1.15x)\n", multi / single
-  printf "reference: ffmpeg CLI hstack       %7.1f s  %6.2f fps; convert/hstack %.2f\n", hstack, n / hstack, hstack / multi
-}'
+cat "$work/ffmpeg.time" "$work/multi.time" "$work/single.time" "$work/hstack.time" |
+  awk -v n="$frames" -v s="$segments" -v sec="$seconds" '
+  { wall[NR] = $1; cpu[NR] = $2 + $3 }
+  END {
+    ff = wall[1]; multi = wall[2]; single = wall[3]; hstack = wall[4]
+    printf "clip: %d s 1920x1080 25 fps (%d frames), output 3840x1080 full SBS, libx264 crf 20 medium\n", sec, n
+    printf "                                      wall      fps     CPU s\n"
+    printf "ffmpeg CLI transcode (baseline)   %7.1f s  %6.2f  %7.1f\n", ff, n / ff, cpu[1]
+    printf "stereospot convert, %2d segments   %7.1f s  %6.2f  %7.1f\n", s, multi, n / multi, cpu[2]
+    printf "stereospot convert, 1 segment     %7.1f s  %6.2f  %7.1f\n", single, n / single, cpu[3]
+    printf "ratio convert/ffmpeg (fps)        %7.2f  (bar >= 0.75); by CPU seconds %.2f\n", ff / multi, cpu[1] / cpu[2]
+    printf "pipeline overhead multi/single    %7.2fx (bar <= 1.15x)\n", multi / single
+    printf "reference: ffmpeg CLI hstack       %7.1f s  %6.2f fps; convert/hstack %.2f\n", hstack, n / hstack, hstack / multi
+  }'
+

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <opencv2/imgproc.hpp>
+#include <pthread.h>
 
 #include "media/frame_pipeline.h"
 #include "media/stereo_layout.h"
@@ -226,6 +227,8 @@ class SegmentJob {
     DepthQueue queue;
     JoinedThread analysis;
     STEREOSPOT_RETURN_IF_ERROR(analysis.Start([&] {
+      // Named so that profilers and debuggers tell it from the codecs' threads.
+      pthread_setname_np(pthread_self(), "ss-analysis");
       const auto analysis_start = Clock::now();
       queue.Close(Analyse(input, &queue));
       stats_.analysis_seconds = SecondsSince(analysis_start);
