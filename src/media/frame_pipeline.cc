@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <map>
 #include <vector>
 
@@ -423,7 +424,17 @@ class Converter {
   // when seeking fails, it stays at the start (every frame is decoded, the tail included).
   void SeekToTail();
   Status OnFrame(AVFrame* frame);
+  // ConvertOptions::lookahead: hands `frame`'s analysis image to the visitor and keeps a
+  // reference to the picture until the callback's turn.
+  Status Hold(AVFrame* frame, AVPixelFormat fmt, bool full, int64_t pts);
+  // The oldest held picture through the callback and the encoder.
+  Status EmitHeld();
+  // The callback's image for one frame, and its encoding.
+  Status Emit(const FrameInfo& info, const VideoImage& upright, int64_t pts);
+  // Packet durations from the demuxer go to the encoder once it exists.
+  void PassDurations();
   Status DrainDecoder();
+  bool LookingAhead() const { return visit_ == nullptr && opt_.lookahead.visitor != nullptr; }
 
   static inline const FrameCallback kNoCallback;
   const ConvertOptions& opt_;
@@ -442,6 +453,14 @@ class Converter {
   int rotation_ = 0;
   VideoImage out_img_;
   std::unique_ptr<Encoder> enc_;
+  std::map<int64_t, int64_t> durations_;  // pts -> duration, until the encoder exists
+  // A decoded picture waiting for the callback (lookahead), with what OnFrame derived from it.
+  struct HeldFrame {
+    FramePtr picture;
+    FrameInfo info;
+    int64_t pts = 0;
+  };
+  std::deque<HeldFrame> held_;
   ConvertStats stats_;
 };
 
@@ -504,6 +523,10 @@ void Converter::SeekToTail() {
 Status Converter::OnFrame(AVFrame* f) {
   bool full = f->color_range == AVCOL_RANGE_JPEG;
   const AVPixelFormat fmt = WithoutJ(static_cast<AVPixelFormat>(f->format), &full);
+  if (LookingAhead()) {
+    return Hold(f, fmt, full,
+                f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts);
+  }
   const auto [small_w, small_h] = AnalysisSize(f->width, f->height, opt_.analysis_short_side);
   const PixelLayout small_layout = AnalysisLayout(opt_.layout);
   const bool want_small = small_w != f->width || small_h != f->height ||
@@ -528,15 +551,65 @@ Status Converter::OnFrame(AVFrame* f) {
     info.analysis = nullptr;  // the visitor's image is the analysis image, or the full frame
     return (*visit_)(info, want_full ? *upright : *small);
   }
-  STEREOSPOT_RETURN_IF_ERROR(cb_(info, *upright, &out_img_));
+  return Emit(info, *upright, pts);
+}
+
+Status Converter::Hold(AVFrame* f, AVPixelFormat fmt, bool full, int64_t pts) {
+  const auto [small_w, small_h] = AnalysisSize(f->width, f->height, opt_.analysis_short_side);
+  const PixelLayout small_layout = AnalysisLayout(opt_.layout);
+  const bool want_small = small_w != f->width || small_h != f->height ||
+                          (opt_.analysis_short_side > 0 && small_layout != opt_.layout);
+  const VideoImage* image = nullptr;
+  if (want_small) {
+    STEREOSPOT_ASSIGN_OR_RETURN(image, small_.Make(f, fmt, full, small_w, small_h, small_layout,
+                                                   colour_.matrix, kSwsAnalysisFlags, rotation_));
+  } else {
+    STEREOSPOT_ASSIGN_OR_RETURN(image, full_.Make(f, fmt, full, f->width, f->height, opt_.layout,
+                                                  colour_.matrix, kSwsFlags, rotation_));
+  }
+  const FrameInfo info{stats_.frames_in, pts * av_q2d(st_->time_base), nullptr};
+  ++stats_.frames_in;
+  STEREOSPOT_RETURN_IF_ERROR(opt_.lookahead.visitor(info, *image));
+  HeldFrame held{nullptr, info, pts};
+  STEREOSPOT_ASSIGN_OR_RETURN(held.picture, AllocFrame());
+  const int rc = av_frame_ref(held.picture.get(), f);
+  if (rc < 0) return AvError("keeping a decoded frame", rc);
+  held_.push_back(std::move(held));
+  while (held_.size() > static_cast<size_t>(opt_.lookahead.frames)) {
+    STEREOSPOT_RETURN_IF_ERROR(EmitHeld());
+  }
+  return Status::OK();
+}
+
+Status Converter::EmitHeld() {
+  const HeldFrame held = std::move(held_.front());
+  held_.pop_front();
+  const AVFrame* f = held.picture.get();
+  bool full = f->color_range == AVCOL_RANGE_JPEG;
+  const AVPixelFormat fmt = WithoutJ(static_cast<AVPixelFormat>(f->format), &full);
+  STEREOSPOT_ASSIGN_OR_RETURN(const VideoImage* upright,
+                              full_.Make(f, fmt, full, f->width, f->height, opt_.layout,
+                                         colour_.matrix, kSwsFlags, rotation_));
+  return Emit(held.info, *upright, held.pts);
+}
+
+Status Converter::Emit(const FrameInfo& info, const VideoImage& upright, int64_t pts) {
+  STEREOSPOT_RETURN_IF_ERROR(cb_(info, upright, &out_img_));
   if (out_img_.width <= 0 || out_img_.height <= 0) {
     return Status::InvalidArgument("the frame callback returned an empty image");
   }
   if (!enc_) {
     STEREOSPOT_ASSIGN_OR_RETURN(enc_,
                                 Encoder::Open(out_path_, opt_.encode, out_img_, st_, colour_));
+    PassDurations();
   }
   return enc_->Encode(out_img_, pts);
+}
+
+void Converter::PassDurations() {
+  if (!enc_) return;
+  for (const auto& [pts, d] : durations_) enc_->SetDuration(pts, d);
+  durations_.clear();
 }
 
 Status Converter::DrainDecoder() {
@@ -554,14 +627,13 @@ Status Converter::Run(const std::string& input) {
   STEREOSPOT_RETURN_IF_ERROR(OpenDecoder(input));
   if (tail_frames_ > 0) SeekToTail();
   STEREOSPOT_ASSIGN_OR_RETURN(PacketPtr pkt, AllocPacket());
-  // Durations are known from the demuxer before the encoder exists; keep them until it does.
-  std::map<int64_t, int64_t> durations;
   for (;;) {
     int rc = av_read_frame(in_.get(), pkt.get());
     if (rc == AVERROR_EOF) break;
     if (rc < 0) return AvError("reading " + input, rc);
     if (pkt->stream_index == st_->index) {
-      if (pkt->pts != AV_NOPTS_VALUE) durations[pkt->pts] = pkt->duration;
+      // Durations are known from the demuxer before the encoder exists; kept until it does.
+      if (pkt->pts != AV_NOPTS_VALUE) durations_[pkt->pts] = pkt->duration;
       rc = avcodec_send_packet(dec_.get(), pkt.get());
       if (rc < 0 && rc != AVERROR(EAGAIN)) {
         av_packet_unref(pkt.get());
@@ -569,18 +641,17 @@ Status Converter::Run(const std::string& input) {
       }
     }
     av_packet_unref(pkt.get());
-    if (enc_) {
-      for (const auto& [pts, d] : durations) enc_->SetDuration(pts, d);
-      durations.clear();
-    }
+    PassDurations();
     STEREOSPOT_RETURN_IF_ERROR(DrainDecoder());
   }
   int rc = avcodec_send_packet(dec_.get(), nullptr);
   if (rc < 0 && rc != AVERROR_EOF) return AvError("flushing the decoder", rc);
-  if (enc_) {
-    for (const auto& [pts, d] : durations) enc_->SetDuration(pts, d);
-  }
+  PassDurations();
   STEREOSPOT_RETURN_IF_ERROR(DrainDecoder());
+  if (LookingAhead()) {
+    if (opt_.lookahead.on_end) STEREOSPOT_RETURN_IF_ERROR(opt_.lookahead.on_end());
+    while (!held_.empty()) STEREOSPOT_RETURN_IF_ERROR(EmitHeld());
+  }
   if (visit_ != nullptr) {
     if (stats_.frames_in == 0) return Status::Permanent(input + ": no frame could be decoded");
     return Status::OK();
@@ -603,6 +674,9 @@ Result<ConvertStats> ConvertSegment(const std::string& input_segment,
                                     const std::string& output_path, const ConvertOptions& options,
                                     const FrameCallback& callback) {
   if (!callback) return Status::InvalidArgument("ConvertSegment needs a frame callback");
+  if (options.lookahead.frames < 0 || options.lookahead.frames > 256) {
+    return Status::InvalidArgument("lookahead.frames must be in [0, 256]");
+  }
   AtomicPath out(output_path);
   Converter conv(options, callback, out.temp_path());
   STEREOSPOT_RETURN_IF_ERROR(conv.Run(input_segment));

@@ -99,6 +99,25 @@ struct EncodeOptions {
   StereoLayout frame_packing = StereoLayout::kNone;
 };
 
+// Receives each decoded frame of DecodeFrames; returning non-OK stops the decoding.
+using FrameVisitor = std::function<Status(const FrameInfo& info, const VideoImage& frame)>;
+
+// Analysis ahead of the callback, on one decode: for work whose result for frame i depends on
+// later frames (temporal smoothing that looks ahead).
+struct LookaheadOptions {
+  // Each decoded frame's analysis image (ConvertOptions::analysis_short_side, else the frame in
+  // the callback's layout) goes to `visitor` as soon as it is decoded (FrameInfo::analysis is
+  // null there; the image is valid during the call only).
+  FrameVisitor visitor;
+  // The frame callback sees frame i only after the visitor has seen frame i + frames (or every
+  // frame, at the end). Held frames share the decoder's buffers: nothing is copied, and memory
+  // grows by `frames` decoded pictures. Allowed: [0, 256].
+  int frames = 0;
+  // Called once, after the visitor has seen the last frame and before the callback sees the
+  // held ones. May be empty.
+  std::function<Status()> on_end;
+};
+
 struct ConvertOptions {
   PixelLayout layout = PixelLayout::kRgb24;  // what the callback receives
   EncodeOptions encode;
@@ -106,6 +125,9 @@ struct ConvertOptions {
   // (FrameInfo::analysis), made from the decoded picture in one conversion (area filter), which
   // costs far less than scaling the full-size image afterwards. Default: 0 (none).
   int analysis_short_side = 0;
+  // With a visitor set, the analysis image goes to it instead of the callback (FrameInfo::
+  // analysis is then null in the callback), `frames` frames ahead. Default: none.
+  LookaheadOptions lookahead;
 };
 
 struct ConvertStats {
@@ -119,9 +141,6 @@ struct ConvertStats {
 Result<ConvertStats> ConvertSegment(const std::string& input_segment,
                                     const std::string& output_path, const ConvertOptions& options,
                                     const FrameCallback& callback);
-
-// Receives each decoded frame of DecodeFrames; returning non-OK stops the decoding.
-using FrameVisitor = std::function<Status(const FrameInfo& info, const VideoImage& frame)>;
 
 struct DecodeOptions {
   PixelLayout layout = PixelLayout::kRgb24;  // what the visitor receives

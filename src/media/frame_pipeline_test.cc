@@ -184,6 +184,92 @@ TEST(FramePipelineTest, AnalysisImagesMatchDecodeFramesAndAreUpright) {
   EXPECT_TRUE(unscaled.ok()) << unscaled.status().ToString();
 }
 
+// With a look-ahead the visitor sees each frame's analysis image `frames` frames before the
+// callback sees the frame; the callback still gets every frame, in order, with its own pixels and
+// time, and the output is what a conversion without look-ahead writes.
+TEST(FramePipelineTest, LookaheadHoldsFramesBackWithoutChangingThem) {
+  TempDir dir;
+  // Variable frame rate and fewer frames than the look-ahead at the end: durations must survive
+  // frames that reach the encoder only after the decoder has finished.
+  ASSERT_TRUE(
+      Ffmpeg("-f lavfi -i testsrc2=s=160x96:r=25:d=1 "
+             "-vf \"select='not(eq(mod(n,7),3))'\" -fps_mode passthrough -c:v libx264 " +
+             dir.File("in.mp4")));
+  auto digest = [](const FrameInfo& info, const VideoImage& img) {
+    uint64_t h = 1469598103934665603ULL ^ static_cast<uint64_t>(info.index);
+    for (uint8_t b : img.planes[0]) h = (h ^ b) * 1099511628211ULL;
+    return h ^ static_cast<uint64_t>(info.seconds * 1e6);
+  };
+  std::vector<uint64_t> plain;
+  auto reference =
+      ConvertSegment(dir.File("in.mp4"), dir.File("plain.mp4"), Fast(),
+                     [&](const FrameInfo& info, const VideoImage& in, VideoImage* out) {
+                       plain.push_back(digest(info, in));
+                       *out = in;
+                       return Status::OK();
+                     });
+  ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+
+  for (const int ahead : {0, 3, 100}) {
+    SCOPED_TRACE("lookahead " + std::to_string(ahead));
+    ConvertOptions opt = Fast();
+    opt.analysis_short_side = 48;
+    opt.lookahead.frames = ahead;
+    int64_t visited = 0, called = 0;
+    int ends = 0;
+    std::vector<uint64_t> held;
+    opt.lookahead.visitor = [&](const FrameInfo& info, const VideoImage& img) -> Status {
+      EXPECT_EQ(info.index, visited);
+      EXPECT_EQ(info.analysis, nullptr);
+      EXPECT_EQ(img.height, 48);
+      EXPECT_EQ(ends, 0);
+      ++visited;
+      return Status::OK();
+    };
+    opt.lookahead.on_end = [&] {
+      EXPECT_EQ(visited, reference->frames_in);
+      ++ends;
+      return Status::OK();
+    };
+    auto stats = ConvertSegment(dir.File("in.mp4"), dir.File("ahead.mp4"), opt,
+                                [&](const FrameInfo& info, const VideoImage& in, VideoImage* out) {
+                                  EXPECT_EQ(info.index, called);
+                                  EXPECT_EQ(info.analysis, nullptr);
+                                  // Frame i comes after frame i + ahead was analysed, or at the
+                                  // end.
+                                  EXPECT_TRUE(visited == info.index + ahead + 1 || ends == 1)
+                                      << "frame " << info.index << ", visited " << visited;
+                                  ++called;
+                                  held.push_back(digest(info, in));
+                                  *out = in;
+                                  return Status::OK();
+                                });
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(ends, 1);
+    EXPECT_EQ(held, plain);
+    EXPECT_EQ(stats->frames_out, reference->frames_in);
+    ExpectSameFrameTimes(dir.File("in.mp4"), dir.File("ahead.mp4"));
+    EXPECT_EQ(testing::ProbeValue(dir.File("in.mp4"), "format=duration"),
+              testing::ProbeValue(dir.File("ahead.mp4"), "format=duration"));
+  }
+
+  // A visitor error stops the conversion and leaves no output; so does an out-of-range value.
+  ConvertOptions failing = Fast();
+  failing.lookahead.frames = 2;
+  failing.lookahead.visitor = [](const FrameInfo& info, const VideoImage&) {
+    return info.index == 5 ? Status::Cancelled("stop") : Status::OK();
+  };
+  auto stopped =
+      ConvertSegment(dir.File("in.mp4"), dir.File("stopped.mp4"), failing, IdentityCallback());
+  EXPECT_EQ(stopped.status().code(), StatusCode::kCancelled);
+  EXPECT_FALSE(std::filesystem::exists(dir.File("stopped.mp4")));
+  failing.lookahead.frames = 257;
+  EXPECT_EQ(ConvertSegment(dir.File("in.mp4"), dir.File("stopped.mp4"), failing, IdentityCallback())
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(FramePipelineTest, VariableFrameRateSurvives) {
   TempDir dir;
   ASSERT_TRUE(

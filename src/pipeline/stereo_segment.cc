@@ -1,11 +1,9 @@
 #include "pipeline/stereo_segment.h"
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -14,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 #include <pthread.h>
 
+#include "core/handoff_queue.h"
 #include "media/frame_pipeline.h"
 #include "media/stereo_layout.h"
 #include "stereo/depth_factory.h"
@@ -124,59 +123,6 @@ class DepthStage {
   DepthMap map_;
 };
 
-// Depth maps ready to render (normalised, edges dilated), in frame order, from the analysis
-// thread to the rendering thread. Bounded: analysis runs at most kCapacity frames ahead of the
-// encoder, so memory does not grow with the segment. The first error of either side stops both.
-class DepthQueue {
- public:
-  static constexpr size_t kCapacity = 8;
-
-  // Analysis side: queues a map, waiting for room. False once the rendering side has stopped.
-  bool Push(cv::Mat depth) {
-    std::unique_lock lock(mutex_);
-    room_.wait(lock, [&] { return queue_.size() < kCapacity || stopped_; });
-    if (stopped_) return false;
-    queue_.push_back(std::move(depth));
-    ready_.notify_one();
-    return true;
-  }
-  // Analysis side: no more maps. `status` is OK at the segment's end, else why analysis failed.
-  void Close(Status status) {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-    end_ = std::move(status);
-    ready_.notify_one();
-  }
-  // Rendering side: the next map, or false once closed and drained, with *end set to the
-  // analysis side's closing status.
-  bool Pop(cv::Mat* depth, Status* end) {
-    std::unique_lock lock(mutex_);
-    ready_.wait(lock, [&] { return !queue_.empty() || closed_; });
-    if (queue_.empty()) {
-      *end = end_;
-      return false;
-    }
-    *depth = std::move(queue_.front());
-    queue_.pop_front();
-    room_.notify_one();
-    return true;
-  }
-  // Rendering side: takes no more maps (finished, failed or cancelled).
-  void Stop() {
-    std::lock_guard lock(mutex_);
-    stopped_ = true;
-    room_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable ready_, room_;
-  std::deque<cv::Mat> queue_;
-  bool closed_ = false;
-  bool stopped_ = false;
-  Status end_;
-};
-
 // Runs `body` on a thread of its own and joins it when destroyed, so no return path can leave
 // the thread running.
 class JoinedThread {
@@ -224,17 +170,31 @@ class SegmentJob {
     if (!warmup.empty() && options_.warmup_frames > 0) {
       STEREOSPOT_RETURN_IF_ERROR(Warm(warmup));
     }
-    DepthQueue queue;
+    // Unbounded, yet never more than the conversion's look-ahead plus one frame in flight: the
+    // conversion queues a frame for analysis only as it hands the oldest held one to rendering.
+    HandoffQueue<cv::Mat> frames;  // analysis images, in frame order
+    HandoffQueue<cv::Mat> depths;  // maps ready to render (normalised, edges dilated)
     JoinedThread analysis;
     STEREOSPOT_RETURN_IF_ERROR(analysis.Start([&] {
       // Named so that profilers and debuggers tell it from the codecs' threads.
       pthread_setname_np(pthread_self(), "ss-analysis");
       const auto analysis_start = Clock::now();
-      queue.Close(Analyse(input, &queue));
+      const Status analysed = Analyse(&frames, &depths);
+      if (analysed.ok()) {
+        depths.Close();
+      } else {
+        depths.Fail(analysed);
+        frames.Fail(analysed);
+      }
       stats_.analysis_seconds = SecondsSince(analysis_start);
     }));
-    Status converted = Convert(input, output, &queue);
-    queue.Stop();
+    Status converted = Convert(input, output, &frames, &depths);
+    // The analysis thread ends however the conversion did: at the end of its frames, or at once.
+    if (converted.ok()) {
+      frames.Close();
+    } else {
+      frames.Fail(Status::Cancelled("rendering stopped"));
+    }
     analysis.Join();
     STEREOSPOT_RETURN_IF_ERROR(converted);
     if (analysed_frames_ != stats_.frames) {
@@ -252,15 +212,6 @@ class SegmentJob {
     if (!options_.progress || options_.progress_every <= 0) return;
     if (frames % options_.progress_every != 0) return;
     options_.progress(StereoSegmentProgress{frames, SecondsSince(start)});
-  }
-
-  // Decoding for analysis: frames arrive at the depth stage's working size.
-  media::DecodeOptions Decode() const {
-    media::DecodeOptions decode;
-    decode.threads = options_.threads;
-    decode.analysis_short_side = depth_->short_side();
-    decode.fast = true;  // depth works on a fraction of the size; deblocking is lost in the scaling
-    return decode;
   }
 
   // One prescaled frame through cut detection and depth: the raw depth, valid until the next
@@ -281,8 +232,12 @@ class SegmentJob {
       if (static_cast<int>(frames.size()) > options_.warmup_frames) frames.pop_front();
       return Status::OK();
     };
-    media::DecodeOptions decode = Decode();
+    media::DecodeOptions decode;
+    decode.threads = options_.threads;
+    decode.analysis_short_side = depth_->short_side();  // only the depth stage's size is needed
     decode.tail_frames = options_.warmup_frames;
+    // Warm-up frames only feed analysis state: deblocking is lost in the scaling anyway.
+    decode.fast = true;
     auto decoded = media::DecodeFrames(warmup, decode, visit);
     if (!decoded.ok()) {
       if (decoded.status().code() == StatusCode::kCancelled) return decoded.status();
@@ -303,36 +258,37 @@ class SegmentJob {
   // Normalised depth with foreground edges dilated, the form the renderer takes.
   Status Finish(cv::Mat* depth) { return stereo::DilateForeground(depth, params_.edge_dilation); }
 
-  // The analysis thread: decodes the segment at the depth stage's size and queues each frame's
-  // depth for rendering. With temporal normalisation a map is ready `lookahead` frames after its
-  // frame was decoded (the normaliser looks ahead), which is why this runs on its own decoder
-  // ahead of the encoder. Touches only analysis state; stats_ fields it writes are read after
-  // the join.
-  Status Analyse(const std::string& input, DepthQueue* queue) {
+  // The analysis thread: scene cuts, depth and temporal normalisation of each analysis image,
+  // in frame order. With temporal normalisation a map is ready `lookahead` frames after its
+  // frame arrived (the normaliser looks ahead), which is why the conversion holds that many
+  // decoded frames back from rendering. Touches only analysis state; stats_ fields it writes
+  // are read after the join.
+  Status Analyse(HandoffQueue<cv::Mat>* frames, HandoffQueue<cv::Mat>* depths) {
     const auto push_ready = [&]() -> Status {
       cv::Mat depth;
       while (normaliser_.Pop(&depth)) {
         STEREOSPOT_RETURN_IF_ERROR(Finish(&depth));
-        if (!queue->Push(std::move(depth))) return Status::Cancelled("rendering stopped");
+        if (!depths->Push(std::move(depth))) return Status::Cancelled("rendering stopped");
       }
       return Status::OK();
     };
-    const auto visit = [&](const media::FrameInfo&, const media::VideoImage& image) -> Status {
+    cv::Mat small;
+    while (frames->Pop(&small)) {
       bool cut = false;
-      STEREOSPOT_ASSIGN_OR_RETURN(cv::Mat raw, Estimate(MatOf(image), &cut));
+      STEREOSPOT_ASSIGN_OR_RETURN(cv::Mat raw, Estimate(small, &cut));
       if (cut && analysed_frames_ > 0) ++stats_.scene_cuts;
       ++analysed_frames_;
       if (params_.temporal) {
         STEREOSPOT_RETURN_IF_ERROR(normaliser_.Push(raw, cut));
-        return push_ready();
+        STEREOSPOT_RETURN_IF_ERROR(push_ready());
+        continue;
       }
       cv::Mat depth;
       STEREOSPOT_RETURN_IF_ERROR(stereo::NormaliseFrame(raw, normaliser_options_, &depth));
       STEREOSPOT_RETURN_IF_ERROR(Finish(&depth));
-      if (!queue->Push(std::move(depth))) return Status::Cancelled("rendering stopped");
-      return Status::OK();
-    };
-    STEREOSPOT_RETURN_IF_ERROR(media::DecodeFrames(input, Decode(), visit).status());
+      if (!depths->Push(std::move(depth))) return Status::Cancelled("rendering stopped");
+    }
+    if (!frames->status().ok()) return Status::Cancelled("rendering stopped");
     if (params_.temporal) {
       normaliser_.Finish();
       STEREOSPOT_RETURN_IF_ERROR(push_ready());
@@ -340,9 +296,12 @@ class SegmentJob {
     return Status::OK();
   }
 
-  // The rendering thread (the caller's): decodes the segment at full size and encodes each
-  // frame's packed views, with the depth the analysis thread queued for it.
-  Status Convert(const std::string& input, const std::string& output, DepthQueue* queue) {
+  // The calling thread: decodes the segment once (media::ConvertSegment), sends each frame's
+  // analysis image to the analysis thread as it is decoded, and renders each frame, held back
+  // by the look-ahead, with the depth map queued for it, packed straight into the encoder's
+  // frame.
+  Status Convert(const std::string& input, const std::string& output, HandoffQueue<cv::Mat>* frames,
+                 HandoffQueue<cv::Mat>* depths) {
     media::ConvertOptions convert;
     const media::PixelLayout pixels = PixelsFor(params_.layout);
     convert.layout = pixels;
@@ -352,14 +311,29 @@ class SegmentJob {
     convert.encode.pix_fmt = params_.pix_fmt;
     convert.encode.threads = options_.threads;
     convert.encode.frame_packing = FramePackingFor(params_.layout);
+    convert.analysis_short_side = depth_->short_side();
+    // The normaliser's look-ahead, plus a few frames so that analysis runs ahead of rendering
+    // rather than in step with it.
+    constexpr int kAnalysisSlack = 4;
+    convert.lookahead.frames =
+        (params_.temporal ? normaliser_options_.lookahead : 0) + kAnalysisSlack;
+    convert.lookahead.visitor = [&](const media::FrameInfo&,
+                                    const media::VideoImage& image) -> Status {
+      if (Cancelled()) return Status::Cancelled("segment conversion cancelled");
+      if (!frames->Push(MatOf(image).clone())) return frames->status();
+      return Status::OK();
+    };
+    convert.lookahead.on_end = [&] {
+      frames->Close();
+      return Status::OK();
+    };
     const auto start = Clock::now();
     cv::Mat depth;
     const auto callback = [&](const media::FrameInfo& info, const media::VideoImage& in,
                               media::VideoImage* out) -> Status {
       if (Cancelled()) return Status::Cancelled("segment conversion cancelled");
-      Status end;
-      if (!queue->Pop(&depth, &end)) {
-        if (!end.ok()) return end;
+      if (!depths->Pop(&depth)) {
+        if (!depths->status().ok()) return depths->status();
         return Status::Internal("the conversion decoded more frames than the analysis");
       }
       STEREOSPOT_ASSIGN_OR_RETURN(cv::Size packed,
@@ -381,11 +355,7 @@ class SegmentJob {
       return Status::OK();
     };
     auto converted = media::ConvertSegment(input, output, convert, callback);
-    if (!converted.ok()) {
-      // An analysis failure reaches the callback as the queue's end; report it rather than the
-      // frame pipeline's wrapping of it.
-      return converted.status();
-    }
+    if (!converted.ok()) return converted.status();
     stats_.frames = converted->frames_in;
     stats_.width_out = converted->width_out;
     stats_.height_out = converted->height_out;

@@ -2,18 +2,22 @@
 // section 6, "Segment conversion"). File to file, no stores or queues: the segment processor
 // (segment_processor.h) fetches the inputs and publishes the output.
 //
-// One pass over the segment with two decoders, because media::ConvertSegment's callback must
-// return each frame at once while temporal normalisation looks ahead:
+// One pass over the segment and one decode of it, although media::ConvertSegment's callback
+// must return each frame at once while temporal normalisation looks ahead:
 //   first, with `warmup_segment` (the previous segment of the same source), the last
 //          warmup_frames frames of that segment (only its tail is decoded) run through scene-cut
 //          detection, depth and the normaliser, so all three continue across the boundary;
-//   the analysis thread decodes the segment at the depth stage's size, detects scene cuts,
-//          estimates depth and normalises it over time (stereo::TemporalNormaliser, which needs
-//          `lookahead` frames after each one), dilates foreground edges and queues the maps;
-//   the calling thread decodes the segment at full size (media::ConvertSegment) and renders
-//          each frame's views with its queued depth, packed straight into the encoder's frame.
-// The queue is bounded (a few frames), so memory does not grow with the segment, and analysis
-// overlaps encoding instead of preceding it.
+//   the calling thread decodes the segment (media::ConvertSegment with a look-ahead): each
+//          frame's analysis image, at the depth stage's size, goes to the analysis thread as
+//          soon as it is decoded, while the decoded picture itself waits (shared, not copied)
+//          until the normaliser's look-ahead has passed it;
+//   the analysis thread detects scene cuts, estimates depth, normalises it over time
+//          (stereo::TemporalNormaliser, which needs `lookahead` frames after each one), dilates
+//          foreground edges and queues the maps;
+//   the calling thread then renders each held frame's views with its map, packed straight into
+//          the encoder's frame.
+// At most the look-ahead plus a few frames are in flight, so memory does not grow with the
+// segment, and analysis overlaps decoding and encoding instead of preceding them.
 // So the output is a pure function of the segment, its predecessor and the parameters: a
 // re-run (redelivery, crash recovery) writes the same frames.
 //

@@ -1,7 +1,5 @@
 #include "adapters/s3/s3_multipart.h"
 
-#include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <system_error>
@@ -9,6 +7,7 @@
 
 #include <pugixml.hpp>
 
+#include "core/handoff_queue.h"
 #include "core/log.h"
 
 namespace stereospot::s3 {
@@ -21,50 +20,25 @@ struct Part {
   std::string data;
 };
 
-// The parts queue between the reading thread and the uploading threads. Holds at most
-// `capacity` parts read but not yet uploaded, which bounds memory to about
-// (capacity + parallel + 1) * part_size (queued, uploading, being read).
+// The parts queue between the reading thread and the uploading threads, and the uploaded
+// parts' ETags. Holds at most `capacity` parts read but not yet uploaded, which bounds memory to
+// about (capacity + parallel + 1) * part_size (queued, uploading, being read). The first
+// failure (Fail) stops both sides.
 class PartQueue {
  public:
-  explicit PartQueue(std::size_t capacity) : capacity_(capacity) {}
+  explicit PartQueue(std::size_t capacity) : parts_(capacity) {}
 
   // Blocks while full; false when the upload has failed (the part is dropped).
-  bool Push(Part part) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return queue_.size() < capacity_ || !error_.ok(); });
-    if (!error_.ok()) return false;
-    queue_.push_back(std::move(part));
-    cv_.notify_all();
-    return true;
-  }
+  bool Push(Part part) { return parts_.Push(std::move(part)); }
   // Blocks until a part is available; false when there will be none (closed or failed).
-  bool Pop(Part* part) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !queue_.empty() || closed_ || !error_.ok(); });
-    if (!error_.ok() || queue_.empty()) return false;
-    *part = std::move(queue_.front());
-    queue_.pop_front();
-    cv_.notify_all();
-    return true;
-  }
-  void Close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    cv_.notify_all();
-  }
-  // Records the first failure; everyone stops.
-  void Fail(Status status) {
-    std::lock_guard lock(mu_);
-    if (error_.ok()) error_ = std::move(status);
-    cv_.notify_all();
-  }
+  bool Pop(Part* part) { return parts_.Pop(part); }
+  void Close() { parts_.Close(); }
+  void Fail(Status status) { parts_.Fail(std::move(status)); }
+  Status error() const { return parts_.status(); }
+
   void Done(int number, std::string etag) {
     std::lock_guard lock(mu_);
     etags_[number] = std::move(etag);
-  }
-  Status error() {
-    std::lock_guard lock(mu_);
-    return error_;
   }
   std::map<int, std::string> etags() {
     std::lock_guard lock(mu_);
@@ -72,12 +46,8 @@ class PartQueue {
   }
 
  private:
-  const std::size_t capacity_;
+  HandoffQueue<Part> parts_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Part> queue_;
-  bool closed_ = false;
-  Status error_;
   std::map<int, std::string> etags_;
 };
 
