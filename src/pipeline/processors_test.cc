@@ -111,6 +111,16 @@ TEST(StereoSegmentTest, WarmupIsUsedAndDeterministic) {
                                    FastParams(), options);
   ASSERT_TRUE(cold.ok()) << cold.status().ToString();
   EXPECT_EQ(cold->warmup_frames, 0);
+  // The warm-up runs beside the conversion: a warm-up segment that cannot be decoded still fails
+  // the call, with its reason, and leaves no output.
+  options.warmup_frames = 32;
+  std::ofstream(dir.File("broken.mp4")) << "not a video";
+  auto broken = ConvertStereoSegment(dir.File("second.mp4"), dir.File("broken.mp4"),
+                                     dir.File("d.mp4"), FastParams(), options);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("warm-up segment"), std::string::npos)
+      << broken.status().ToString();
+  EXPECT_FALSE(fs::exists(dir.File("d.mp4")));
 }
 
 TEST(StereoSegmentTest, CancelAndBadInputLeaveNoOutput) {

@@ -167,9 +167,6 @@ class SegmentJob {
     renderer_.emplace(std::move(renderer));
 
     const auto start = Clock::now();
-    if (!warmup.empty() && options_.warmup_frames > 0) {
-      STEREOSPOT_RETURN_IF_ERROR(Warm(warmup));
-    }
     // Unbounded, yet never more than the conversion's look-ahead plus one frame in flight: the
     // conversion queues a frame for analysis only as it hands the oldest held one to rendering.
     HandoffQueue<cv::Mat> frames;  // analysis images, in frame order
@@ -179,7 +176,10 @@ class SegmentJob {
       // Named so that profilers and debuggers tell it from the codecs' threads.
       pthread_setname_np(pthread_self(), "ss-analysis");
       const auto analysis_start = Clock::now();
-      const Status analysed = Analyse(&frames, &depths);
+      // The warm-up runs here, so decoding the segment and starting its encoder overlap it.
+      Status analysed = Status::OK();
+      if (!warmup.empty() && options_.warmup_frames > 0) analysed = Warm(warmup, frames);
+      if (analysed.ok()) analysed = Analyse(&frames, &depths);
       if (analysed.ok()) {
         depths.Close();
       } else {
@@ -223,11 +223,13 @@ class SegmentJob {
 
   // Runs the last warmup_frames frames of the previous segment through the same steps as the
   // segment's own, so the scene-cut detector, the depth backend and the normaliser's range
-  // continue across the boundary. Only the warm-up segment's tail is decoded.
-  Status Warm(const std::string& warmup) {
+  // continue across the boundary. Only the warm-up segment's tail is decoded. Runs on the
+  // analysis thread before the segment's frames; stops when `segment` has failed (the
+  // conversion ended early: cancelled or failed).
+  Status Warm(const std::string& warmup, const HandoffQueue<cv::Mat>& segment) {
     std::deque<cv::Mat> frames;
     const auto visit = [&](const media::FrameInfo&, const media::VideoImage& image) -> Status {
-      if (Cancelled()) return Status::Cancelled("segment conversion cancelled");
+      if (!segment.status().ok()) return Status::Cancelled("rendering stopped");
       frames.push_back(MatOf(image).clone());
       if (static_cast<int>(frames.size()) > options_.warmup_frames) frames.pop_front();
       return Status::OK();
@@ -368,8 +370,7 @@ class SegmentJob {
   stereo::NormaliserOptions normaliser_options_;
   std::unique_ptr<DepthStage> depth_;
   std::optional<stereo::StereoRenderer> renderer_;  // set by Run
-  // Analysis state: the warm-up runs on the caller's thread before the analysis thread starts,
-  // then only the analysis thread touches these.
+  // Analysis state: only the analysis thread touches these (the warm-up runs there too).
   stereo::SceneCutDetector cuts_detector_;
   stereo::TemporalNormaliser normaliser_;
   std::int64_t analysed_frames_ = 0;

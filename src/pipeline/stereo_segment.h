@@ -4,14 +4,15 @@
 //
 // One pass over the segment and one decode of it, although media::ConvertSegment's callback
 // must return each frame at once while temporal normalisation looks ahead:
-//   first, with `warmup_segment` (the previous segment of the same source), the last
-//          warmup_frames frames of that segment (only its tail is decoded) run through scene-cut
-//          detection, depth and the normaliser, so all three continue across the boundary;
+//   the analysis thread first, with `warmup_segment` (the previous segment of the same
+//          source), runs the last warmup_frames frames of that segment (only its tail is
+//          decoded) through scene-cut detection, depth and the normaliser, so all three
+//          continue across the boundary; meanwhile
 //   the calling thread decodes the segment (media::ConvertSegment with a look-ahead): each
 //          frame's analysis image, at the depth stage's size, goes to the analysis thread as
 //          soon as it is decoded, while the decoded picture itself waits (shared, not copied)
 //          until the normaliser's look-ahead has passed it;
-//   the analysis thread detects scene cuts, estimates depth, normalises it over time
+//   the analysis thread then detects scene cuts, estimates depth, normalises it over time
 //          (stereo::TemporalNormaliser, which needs `lookahead` frames after each one), dilates
 //          foreground edges and queues the maps;
 //   the calling thread then renders each held frame's views with its map, packed straight into
