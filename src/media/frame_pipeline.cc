@@ -424,6 +424,11 @@ class Converter {
   // when seeking fails, it stays at the start (every frame is decoded, the tail included).
   void SeekToTail();
   Status OnFrame(AVFrame* frame);
+  // The frame upright at its own size in the callback's layout.
+  Result<const VideoImage*> FullImage(const AVFrame* frame, AVPixelFormat fmt, bool full);
+  // The frame scaled for analysis (ConvertOptions::analysis_short_side), or null when the full
+  // image already is that image (small enough, and in the analysis layout).
+  Result<const VideoImage*> AnalysisImage(const AVFrame* frame, AVPixelFormat fmt, bool full);
   // ConvertOptions::lookahead: hands `frame`'s analysis image to the visitor and keeps a
   // reference to the picture until the callback's turn.
   Status Hold(AVFrame* frame, AVPixelFormat fmt, bool full, int64_t pts);
@@ -520,52 +525,49 @@ void Converter::SeekToTail() {
   (void)av_seek_frame(in_.get(), st_->index, start + duration - tail, AVSEEK_FLAG_BACKWARD);
 }
 
-Status Converter::OnFrame(AVFrame* f) {
-  bool full = f->color_range == AVCOL_RANGE_JPEG;
-  const AVPixelFormat fmt = WithoutJ(static_cast<AVPixelFormat>(f->format), &full);
-  if (LookingAhead()) {
-    return Hold(f, fmt, full,
-                f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts);
-  }
+int64_t PtsOf(const AVFrame* f) {
+  return f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+}
+
+Result<const VideoImage*> Converter::FullImage(const AVFrame* f, AVPixelFormat fmt, bool full) {
+  return full_.Make(f, fmt, full, f->width, f->height, opt_.layout, colour_.matrix, kSwsFlags,
+                    rotation_);
+}
+
+Result<const VideoImage*> Converter::AnalysisImage(const AVFrame* f, AVPixelFormat fmt, bool full) {
   const auto [small_w, small_h] = AnalysisSize(f->width, f->height, opt_.analysis_short_side);
   const PixelLayout small_layout = AnalysisLayout(opt_.layout);
   const bool want_small = small_w != f->width || small_h != f->height ||
                           (opt_.analysis_short_side > 0 && small_layout != opt_.layout);
+  if (!want_small) return nullptr;
+  return small_.Make(f, fmt, full, small_w, small_h, small_layout, colour_.matrix,
+                     kSwsAnalysisFlags, rotation_);
+}
+
+Status Converter::OnFrame(AVFrame* f) {
+  bool full = f->color_range == AVCOL_RANGE_JPEG;
+  const AVPixelFormat fmt = WithoutJ(static_cast<AVPixelFormat>(f->format), &full);
+  const int64_t pts = PtsOf(f);
+  if (LookingAhead()) return Hold(f, fmt, full, pts);
+  STEREOSPOT_ASSIGN_OR_RETURN(const VideoImage* small, AnalysisImage(f, fmt, full));
   // Decode-only analysis needs no full-size picture at all.
-  const bool want_full = visit_ == nullptr || !want_small;
   const VideoImage* upright = nullptr;
-  if (want_full) {
-    STEREOSPOT_ASSIGN_OR_RETURN(upright, full_.Make(f, fmt, full, f->width, f->height, opt_.layout,
-                                                    colour_.matrix, kSwsFlags, rotation_));
+  if (visit_ == nullptr || small == nullptr) {
+    STEREOSPOT_ASSIGN_OR_RETURN(upright, FullImage(f, fmt, full));
   }
-  const VideoImage* small = nullptr;
-  if (want_small) {
-    STEREOSPOT_ASSIGN_OR_RETURN(small, small_.Make(f, fmt, full, small_w, small_h, small_layout,
-                                                   colour_.matrix, kSwsAnalysisFlags, rotation_));
-  }
-  const int64_t pts =
-      f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
   FrameInfo info{stats_.frames_in, pts * av_q2d(st_->time_base), small};
   ++stats_.frames_in;
   if (visit_ != nullptr) {
     info.analysis = nullptr;  // the visitor's image is the analysis image, or the full frame
-    return (*visit_)(info, want_full ? *upright : *small);
+    return (*visit_)(info, small != nullptr ? *small : *upright);
   }
   return Emit(info, *upright, pts);
 }
 
 Status Converter::Hold(AVFrame* f, AVPixelFormat fmt, bool full, int64_t pts) {
-  const auto [small_w, small_h] = AnalysisSize(f->width, f->height, opt_.analysis_short_side);
-  const PixelLayout small_layout = AnalysisLayout(opt_.layout);
-  const bool want_small = small_w != f->width || small_h != f->height ||
-                          (opt_.analysis_short_side > 0 && small_layout != opt_.layout);
-  const VideoImage* image = nullptr;
-  if (want_small) {
-    STEREOSPOT_ASSIGN_OR_RETURN(image, small_.Make(f, fmt, full, small_w, small_h, small_layout,
-                                                   colour_.matrix, kSwsAnalysisFlags, rotation_));
-  } else {
-    STEREOSPOT_ASSIGN_OR_RETURN(image, full_.Make(f, fmt, full, f->width, f->height, opt_.layout,
-                                                  colour_.matrix, kSwsFlags, rotation_));
+  STEREOSPOT_ASSIGN_OR_RETURN(const VideoImage* image, AnalysisImage(f, fmt, full));
+  if (image == nullptr) {
+    STEREOSPOT_ASSIGN_OR_RETURN(image, FullImage(f, fmt, full));
   }
   const FrameInfo info{stats_.frames_in, pts * av_q2d(st_->time_base), nullptr};
   ++stats_.frames_in;
@@ -587,9 +589,7 @@ Status Converter::EmitHeld() {
   const AVFrame* f = held.picture.get();
   bool full = f->color_range == AVCOL_RANGE_JPEG;
   const AVPixelFormat fmt = WithoutJ(static_cast<AVPixelFormat>(f->format), &full);
-  STEREOSPOT_ASSIGN_OR_RETURN(const VideoImage* upright,
-                              full_.Make(f, fmt, full, f->width, f->height, opt_.layout,
-                                         colour_.matrix, kSwsFlags, rotation_));
+  STEREOSPOT_ASSIGN_OR_RETURN(const VideoImage* upright, FullImage(f, fmt, full));
   return Emit(held.info, *upright, held.pts);
 }
 
