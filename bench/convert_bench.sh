@@ -5,8 +5,9 @@
 #
 # 1. Makes a SECONDS-long 1920x1080 25 fps H.264 clip with audio from lavfi sources.
 # 2. Baseline: the ffmpeg CLI transcodes it to the output size of full side-by-side (3840x1080)
-#    with the converter's encoder settings (libx264, crf 20, preset medium, yuv420p; audio
-#    copied): decode + scale + encode, the floor any converter pays.
+#    with the converter's encoder settings (libx264, crf 20, preset medium, yuv420p, and the
+#    converter's x264 hand-off depth, sync-lookahead 24 at this size; audio copied): decode +
+#    scale + encode, the floor any converter pays.
 # 3. `stereospot convert` with default parameters (builtin depth, full SBS), several segments
 #    (the default chunking, one video worker per two cores).
 # 4. The same file as one segment (chunking.min_segments=1, target longer than the clip): the
@@ -55,13 +56,14 @@ timed() {
   fi
 }
 
-timed ffmpeg ffmpeg -v error -y -i "$work/clip.mp4" -vf scale=3840:1080 -c:v libx264 -crf 20 \
-  -preset medium -pix_fmt yuv420p -c:a copy "$work/ffmpeg.mp4"
+x264=(-c:v libx264 -crf 20 -preset medium -x264-params sync-lookahead=24 -pix_fmt yuv420p)
+timed ffmpeg ffmpeg -v error -y -i "$work/clip.mp4" -vf scale=3840:1080 "${x264[@]}" -c:a copy \
+  "$work/ffmpeg.mp4"
 timed multi "$bin" convert "$work/clip.mp4" -o "$work/multi.mp4"
 timed single "$bin" --set chunking.min_segments=1 --set chunking.target_seconds=86400 \
   --set chunking.max_segment_mb=100000 convert "$work/clip.mp4" -o "$work/single.mp4"
 timed hstack ffmpeg -v error -y -i "$work/clip.mp4" -filter_complex "[0:v]split[a][b];[a][b]hstack" \
-  -c:v libx264 -crf 20 -preset medium -pix_fmt yuv420p -c:a copy "$work/hstack.mp4"
+  "${x264[@]}" -c:a copy "$work/hstack.mp4"
 for f in ffmpeg multi single hstack; do check "$work/$f.mp4"; done
 segments=$(grep -o 'wrote .* (\([0-9]*\) segments' "$work/multi.log" | grep -o '([0-9]*' | tr -d '(')
 

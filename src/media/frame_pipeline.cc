@@ -52,6 +52,16 @@ AVPixelFormat WithoutJ(AVPixelFormat f, bool* full) {
   }
 }
 
+// EncodeOptions::handoff_frames resolved for a width x height encoder; 0 leaves x264's default.
+int HandoffFrames(int requested, int width, int height) {
+  if (requested >= 0) return requested;
+  constexpr std::int64_t kBudgetBytes = 200LL << 20;
+  constexpr int kMostFrames = 24;
+  // An 8-bit 4:2:0 picture with x264's padding is about twice its luma plane.
+  const std::int64_t picture = std::max<std::int64_t>(1, 2LL * width * height);
+  return static_cast<int>(std::min<std::int64_t>(kMostFrames, kBudgetBytes / picture));
+}
+
 AVPixelFormat FormatOf(PixelLayout layout) {
   switch (layout) {
     case PixelLayout::kRgb24:
@@ -166,6 +176,10 @@ Result<std::unique_ptr<Encoder>> Encoder::Open(const std::string& path, const En
   }
   const AVPixelFormat pix = av_get_pix_fmt(opt.pix_fmt.c_str());
   if (pix == AV_PIX_FMT_NONE) return Status::InvalidArgument("unknown pix_fmt " + opt.pix_fmt);
+  if (opt.handoff_frames < -1 || opt.handoff_frames > 250) {
+    return Status::InvalidArgument("handoff_frames " + std::to_string(opt.handoff_frames) +
+                                   " is outside [-1, 250]");
+  }
   auto enc = std::make_unique<Encoder>();
   enc->ctx_.reset(avcodec_alloc_context3(codec));
   if (!enc->ctx_) return Status::Unavailable("out of memory allocating the encoder");
@@ -192,6 +206,13 @@ Result<std::unique_ptr<Encoder>> Encoder::Open(const std::string& path, const En
   av_dict_set(&raw_opts, nvenc ? "cq" : "crf", std::to_string(opt.crf).c_str(), 0);
   if (!opt.profile.empty()) av_dict_set(&raw_opts, "profile", opt.profile.c_str(), 0);
   if (opt.codec == "libx265") av_dict_set(&raw_opts, "x265-params", "log-level=error", 0);
+  if (opt.codec == "libx264" && opt.threads != 1) {
+    const int handoff = HandoffFrames(opt.handoff_frames, c->width, c->height);
+    if (handoff > 0) {
+      av_dict_set(&raw_opts, "x264-params", ("sync-lookahead=" + std::to_string(handoff)).c_str(),
+                  0);
+    }
+  }
   DictionaryPtr opts(raw_opts);
   raw_opts = opts.release();
   const int rc = avcodec_open2(c, codec, &raw_opts);

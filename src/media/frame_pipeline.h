@@ -94,6 +94,15 @@ struct EncodeOptions {
   std::string pix_fmt = "yuv420p";  // encoded pixel format
   std::string profile;              // e.g. "high"; empty = encoder default
   int threads = 0;                  // encoder and decoder threads; 0 = automatic
+  // libx264 with frame threads: how many pictures the caller may hand over before x264's
+  // look-ahead thread takes them (x264's sync-lookahead). x264's own default (B-frames + 1) makes
+  // the caller wait while the look-ahead makes its first decision over rc-lookahead frames at
+  // once, about half a second at 3840x1080 with nothing else running, at every segment's start.
+  // A deeper hand-off lets the caller go on producing pictures meanwhile. The depth takes part
+  // in x264's decisions, so the bitstream differs slightly from another depth's (same frame
+  // types and quality), and is as deterministic as before. -1 = as many as fit in about 200 MB
+  // of pictures, at most 24 (24 at 3840x1080); 0 = x264's default. Allowed: [-1, 250].
+  int handoff_frames = -1;
   // Frame-packing arrangement SEI written into the H.264 stream (libx264 only; players use it
   // for half-width/half-height layouts). kNone and kMono write none. Default: kNone.
   StereoLayout frame_packing = StereoLayout::kNone;

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -423,6 +424,45 @@ TEST(FramePipelineTest, EncoderOptionsAreApplied) {
                 .status()
                 .code(),
             StatusCode::kPermanent);
+}
+
+// The x264 hand-off depth reaches the encoder and keeps its output deterministic: the chaos tests
+// compare outputs across runs. x264 does not write the depth into its settings SEI; a different
+// bitstream from its default is what shows the setting arrived.
+TEST(FramePipelineTest, HandoffDepthIsAppliedAndDeterministic) {
+  TempDir dir;
+  // Long enough for x264's look-ahead (rc-lookahead 40 at preset medium) to fill and drain.
+  ASSERT_TRUE(
+      Ffmpeg("-f lavfi -i testsrc2=s=320x240:r=25:d=4 -c:v libx264 -g 25 " + dir.File("in.mp4")));
+  const auto stream_md5 = [&](const std::string& file) {
+    return testing::Run("ffmpeg -nostdin -v error -i '" + file + "' -map 0:v -c copy -f md5 -");
+  };
+  std::map<int, std::string> md5;
+  for (int handoff : {0, 24, -1, 24}) {
+    ConvertOptions opt;
+    opt.encode.preset = "medium";
+    opt.encode.threads = 3;  // frame threads: the hand-off exists only then
+    opt.encode.handoff_frames = handoff;
+    const std::string out = dir.File("out" + std::to_string(handoff + 1) + ".mp4");
+    auto stats = ConvertSegment(dir.File("in.mp4"), out, opt, IdentityCallback());
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    ASSERT_EQ(stats->frames_out, 100);
+    const std::string sum = stream_md5(out);
+    ASSERT_NE(sum.find("MD5="), std::string::npos) << sum;
+    if (md5.count(handoff) > 0) {
+      EXPECT_EQ(sum, md5[handoff]) << "a second run, depth " << handoff;
+    }
+    md5[handoff] = sum;
+  }
+  EXPECT_EQ(md5[-1], md5[24]) << "the automatic depth at 320x240 is 24";
+  EXPECT_NE(md5[0], md5[24]) << "the depth did not reach x264";
+  ConvertOptions bad = Fast();
+  bad.encode.handoff_frames = 251;
+  EXPECT_EQ(ConvertSegment(dir.File("in.mp4"), dir.File("bad.mp4"), bad, IdentityCallback())
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(dir.File("bad.mp4")));
 }
 
 // NVENC encodes where an NVIDIA GPU is present and is a clear permanent error elsewhere.
