@@ -54,7 +54,7 @@ std::uint64_t PhysicalMemory() {
 // segment faults every page in again and the kernel zeroes it. Kept in the heap instead, the
 // next segment reuses them: on a 20 s 1080p clip in 4 segments, page faults fell from 240k to
 // 145k and system CPU time from 3.5 s to 2.3 s. The cost: the process keeps its peak heap,
-// which the worker sizing already budgets (2 GB per video worker).
+// which the worker sizing already budgets (4 GB per video worker).
 void KeepFrameMemory(unsigned cores) {
   constexpr int kLargestHeapBlock = 32 << 20;  // glibc's limit for M_MMAP_THRESHOLD
   // Free memory at the heap's top is returned above this: the most mallopt takes, above the peak

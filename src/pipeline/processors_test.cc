@@ -60,6 +60,15 @@ ConversionParams FastParams(Layout layout = Layout::kSbs) {
   return params;
 }
 
+TEST(WorkerCountsTest, OneVideoWorkerPerTwoCoresAndFourGigabytes) {
+  constexpr std::uint64_t kGb = 1ULL << 30;
+  EXPECT_EQ(DefaultWorkerCounts(2, 24 * kGb).video, 1);
+  EXPECT_EQ(DefaultWorkerCounts(16, 64 * kGb).video, 8);
+  EXPECT_EQ(DefaultWorkerCounts(16, 16 * kGb).video, 4);  // memory bounds it
+  EXPECT_EQ(DefaultWorkerCounts(1, 1 * kGb).video, 1);    // never none
+  EXPECT_EQ(DefaultWorkerCounts(16, 64 * kGb).media, 1);
+}
+
 TEST(StereoSegmentTest, ConvertsEveryFrameDeterministically) {
   TempDir dir;
   const std::string clip = MakeClip(dir, "clip.mp4", 2);

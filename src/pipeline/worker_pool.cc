@@ -13,7 +13,7 @@ namespace stereospot::pipeline {
 WorkerCounts DefaultWorkerCounts(unsigned cores, std::uint64_t memory_bytes) {
   WorkerCounts counts;
   const int by_cores = std::max(1, static_cast<int>(cores) / 2);
-  const int by_memory = std::max(1, static_cast<int>(memory_bytes / (2ULL << 30)));
+  const int by_memory = std::max(1, static_cast<int>(memory_bytes / (4ULL << 30)));
   counts.video = std::min(by_cores, by_memory);
   counts.media = 1;
   return counts;

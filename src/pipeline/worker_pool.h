@@ -34,7 +34,8 @@ struct WorkerCounts {
 };
 
 // Counts for a machine with `cores` and `memory_bytes`: one video worker per two cores (each
-// encodes with two threads), bounded by about 2 GB of memory per worker; one media worker.
+// encodes with two threads), bounded by 4 GB of memory per worker (a 2160p source converted to
+// full SBS peaks at 3.7 GB, a 1080p one at 1.5 GB); one media worker.
 WorkerCounts DefaultWorkerCounts(unsigned cores, std::uint64_t memory_bytes);
 
 struct WorkerPoolOptions {
