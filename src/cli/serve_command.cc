@@ -67,7 +67,7 @@ int RunServe(const GlobalOptions& globals, const std::string& listen, bool insec
   pipeline::MetricsRegistry worker_metrics;
 #endif
   auto workers = StartWorkers(loaded->config, *backend, WorkerRole::kAll, /*janitor=*/true,
-                              &worker_metrics, {.niceness = 10});
+                              &worker_metrics, {.niceness = 10, .keep_frame_memory = false});
   if (!workers.ok()) return ReportError(workers.status());
 #endif
   std::signal(SIGINT, OnSignal);

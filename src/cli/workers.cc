@@ -108,8 +108,9 @@ Result<std::unique_ptr<pipeline::WorkerPool>> StartWorkers(const Config& config,
                                                            const WorkerTuning& tuning) {
   STEREOSPOT_ASSIGN_OR_RETURN(pipeline::PipelinePorts ports, PortsOf(backend, metrics));
   media::RouteLibavLogs();
-  if (role != WorkerRole::kMedia)
+  if (tuning.keep_frame_memory && role != WorkerRole::kMedia) {
     KeepFrameMemory(std::max(1u, std::thread::hardware_concurrency()));
+  }
   pipeline::WorkerPoolOptions options = PoolOptionsFrom(config, role, janitor);
   options.worker_niceness = tuning.niceness;
   options.loop.stop_latency = tuning.stop_latency;

@@ -33,6 +33,11 @@ struct WorkerTuning {
   // one-shot `convert` stops its pool the moment its job ends, and the process's wall time
   // includes this wait; long-running processes keep the default and poll less.
   std::chrono::milliseconds stop_latency{std::chrono::seconds(1)};
+  // Keeps freed frame memory in the process's heap for the next segment (fewer page faults; see
+  // KeepFrameMemory in workers.cc). Off for `serve`: there the HTTP threads share the heap, and
+  // the API's p99 latency under load rose to 28-44 ms in 7 runs of bench/http_bench.sh (200
+  // connections) against 13-30 ms without.
+  bool keep_frame_memory = true;
 };
 
 // Starts a pool over `backend` (which must outlive it).
