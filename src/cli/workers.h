@@ -35,8 +35,8 @@ struct WorkerTuning {
   std::chrono::milliseconds stop_latency{std::chrono::seconds(1)};
   // Keeps freed frame memory in the process's heap for the next segment (fewer page faults; see
   // KeepFrameMemory in workers.cc). Off for `serve`: there the HTTP threads share the heap, and
-  // the API's p99 latency under load rose to 28-44 ms in 7 runs of bench/http_bench.sh (200
-  // connections) against 13-30 ms without.
+  // the API's p99 latency under load rose to 28-44 ms (median 34) in 7 runs of
+  // bench/http_bench.sh (200 connections), against a median of 21 ms in 33 runs without.
   bool keep_frame_memory = true;
 };
 
