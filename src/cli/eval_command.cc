@@ -20,6 +20,7 @@ struct DepthArgs {
   std::string image, disparity;
   double scale = 0.0;
   std::string backend = "builtin";
+  int depth_resolution = 0;
 };
 
 void RunSynth(const SynthArgs& a) {
@@ -32,7 +33,7 @@ void RunSynth(const SynthArgs& a) {
 }
 
 void RunDepth(const DepthArgs& a) {
-  auto rho = stereo::EvalDepth(a.image, a.disparity, a.scale, a.backend);
+  auto rho = stereo::EvalDepth(a.image, a.disparity, a.scale, a.backend, a.depth_resolution);
   if (!rho.ok()) throw CLI::RuntimeError(ReportError(rho.status()));
   std::printf("%s spearman %.4f\n", a.backend.c_str(), *rho);
 }
@@ -74,6 +75,11 @@ void RegisterEvalCommand(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   depth->add_option("--depth", depth_args->backend, "Depth backend: builtin | onnx:<path>")
       ->capture_default_str();
+  depth
+      ->add_option("--depth-resolution", depth_args->depth_resolution,
+                   "Short side the backend works at, px (0 = the image's own)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   depth->callback([depth_args] { RunDepth(*depth_args); });
 }
 

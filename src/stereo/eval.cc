@@ -220,14 +220,18 @@ Result<std::vector<RendererScore>> EvalSynth(const std::string& left_path,
 }
 
 Result<double> EvalDepth(const std::string& image_path, const std::string& disparity_path,
-                         double scale, const std::string& backend) {
+                         double scale, const std::string& backend, int depth_resolution) {
+  if (depth_resolution < 0) {
+    return Status::InvalidArgument("eval depth: depth resolution must be >= 0 (0 = the image's)");
+  }
   STEREOSPOT_ASSIGN_OR_RETURN(const cv::Mat image, ReadColor(image_path));
   STEREOSPOT_ASSIGN_OR_RETURN(const cv::Mat disparity, ReadDisparity(disparity_path, scale));
   if (disparity.size() != image.size()) {
     return Status::InvalidArgument("eval depth: disparity size differs from the image's");
   }
   DepthEstimatorOptions options;
-  options.depth_resolution = std::min(image.cols, image.rows);
+  options.depth_resolution =
+      depth_resolution > 0 ? depth_resolution : std::min(image.cols, image.rows);
   STEREOSPOT_ASSIGN_OR_RETURN(auto estimator, MakeDepthEstimator(backend, options));
   DepthMap depth;
   STEREOSPOT_RETURN_IF_ERROR(estimator->Estimate(ImageViewOf(image), &depth));

@@ -59,8 +59,11 @@ Result<std::vector<RendererScore>> EvalSynth(const std::string& left_path,
 
 // Runs the depth backend `backend` (see MakeDepthEstimator) on the image at `image_path` and
 // returns the Spearman correlation of its depth, upsampled to the image size, with the true
-// disparity (larger = nearer in both) over the pixels of known disparity.
+// disparity (larger = nearer in both) over the pixels of known disparity. The backend works at
+// `depth_resolution` px on the short side (0 = the image's own short side).
+// Errors: those of reading the files and of the backend; kInvalidArgument for a negative
+// depth_resolution.
 Result<double> EvalDepth(const std::string& image_path, const std::string& disparity_path,
-                         double scale, const std::string& backend);
+                         double scale, const std::string& backend, int depth_resolution = 0);
 
 }  // namespace stereospot::stereo

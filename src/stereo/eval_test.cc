@@ -86,6 +86,19 @@ TEST(EvalDepth, BuiltinBeatsTheVerticalRampOnTsukuba) {
   EXPECT_GT(*rho, 0.45);
 }
 
+TEST(EvalDepth, WorkingResolutionIsApplied) {
+  const std::string dir = test_scene::TsukubaDir();
+  const std::string image = dir + "scene1.row3.col3.ppm", truth = dir + "truedisp.row3.col3.pgm";
+  auto native = EvalDepth(image, truth, 16.0, "builtin");
+  auto same = EvalDepth(image, truth, 16.0, "builtin", 288);  // the image's short side
+  auto coarse = EvalDepth(image, truth, 16.0, "builtin", 96);
+  ASSERT_TRUE(native.ok() && same.ok() && coarse.ok()) << coarse.status().ToString();
+  EXPECT_EQ(*same, *native);
+  EXPECT_NE(*coarse, *native);  // a third of the resolution gives another map
+  EXPECT_GT(*coarse, 0.17);     // and still carries the scene's depth order
+  EXPECT_TRUE(EvalDepth(image, truth, 16.0, "builtin", -1).status().IsInvalidArgument());
+}
+
 TEST(EvalDepth, UnknownBackendIsInvalid) {
   const std::string dir = test_scene::TsukubaDir();
   auto rho = EvalDepth(dir + "scene1.row3.col3.ppm", dir + "truedisp.row3.col3.pgm", 16.0, "nope");
