@@ -167,7 +167,7 @@ void BM_BuiltinDepth(benchmark::State& state) {
   }
   SetFps(state);
 }
-BENCHMARK(BM_BuiltinDepth)->Arg(384)->Arg(1080)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BuiltinDepth)->Arg(256)->Arg(384)->Arg(1080)->Unit(benchmark::kMillisecond);
 
 void BM_TemporalNormaliser(benchmark::State& state) {
   const cv::Mat depth = Depth(Source(683, 384));

@@ -277,6 +277,7 @@ class PipelineHarness {
   const PipelinePorts& ports() const { return ports_; }
   JobStore& jobs() { return *jobs_; }
   ObjectStore& objects() { return *objects_; }
+  const MetricsRegistry& metrics() const { return metrics_; }
 
  private:
   const TempDir& dir_;
@@ -319,6 +320,12 @@ TEST(PipelineTest, JobCompletesWithAudioAndEveryFrame) {
   // same input converted again (a redelivery) gives the same pictures.
   pool.Stop();
   pool.Join();
+  // The live count of encoded frames (what `convert` shows progress from) ends at every frame,
+  // as does the count of frames in completed segments.
+  const std::string metrics = harness.metrics().RenderPrometheus();
+  EXPECT_NE(metrics.find("\nstereospot_frames_encoded_total 100\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nstereospot_frames_converted_total 100\n"), std::string::npos)
+      << metrics;
 }
 
 TEST(PipelineTest, DuplicateDeliveriesGiveOneResult) {

@@ -1,5 +1,8 @@
 // The segment conversion handler (processors.h): one segment through the stereo step.
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <numeric>
 
 #include "core/conversion_params.h"
 #include "core/messages.h"
@@ -32,6 +35,10 @@ class SegmentConverter {
       auto frames = ports_.metrics->GetCounter("stereospot_frames_converted_total",
                                                "Frames converted by video workers.");
       if (frames.ok()) frames_ = *frames;
+      auto encoded = ports_.metrics->GetCounter(
+          "stereospot_frames_encoded_total",
+          "Frames encoded by video workers as they go, including segments that did not complete.");
+      if (encoded.ok()) encoded_ = *encoded;
       auto fps = ports_.metrics->GetGauge("stereospot_segment_fps",
                                           "Frames per second of the last segment converted.");
       if (fps.ok()) fps_ = *fps;
@@ -128,8 +135,21 @@ class SegmentConverter {
     StereoSegmentOptions convert;
     convert.threads = options_.codec_threads;
     convert.cancelled = [&] { return context.cancelled() || watch.stopped(); };
-    convert.progress_every = options_.progress_every;
+    // Frames are counted every kCountEvery (a live count for progress displays); a log line is
+    // written every progress_every.
+    constexpr int kCountEvery = 25;
+    std::int64_t counted = 0;
+    const auto count_encoded = [&](std::int64_t frames) {
+      if (encoded_ != nullptr && frames > counted) {
+        encoded_->Increment(static_cast<double>(frames - counted));
+      }
+      counted = std::max(counted, frames);
+    };
+    convert.progress_every =
+        options_.progress_every > 0 ? std::gcd(options_.progress_every, kCountEvery) : kCountEvery;
     convert.progress = [&](const StereoSegmentProgress& p) {
+      count_encoded(p.frames);
+      if (options_.progress_every <= 0 || p.frames % options_.progress_every != 0) return;
       auto f = fields;
       f.emplace_back("frames", p.frames);
       f.emplace_back("fps", p.seconds > 0 ? static_cast<double>(p.frames) / p.seconds : 0.0);
@@ -137,6 +157,7 @@ class SegmentConverter {
     };
     const std::string output = scratch.File("output.mp4");
     auto stats = ConvertStereoSegment(input, warmup, output, *params, convert);
+    if (stats.ok()) count_encoded(stats->frames);
     if (!stats.ok()) {
       if (stats.status().code() == StatusCode::kCancelled) {
         STEREOSPOT_RETURN_IF_ERROR(stop());
@@ -198,6 +219,7 @@ class SegmentConverter {
   ProcessorOptions options_;
   Histogram* seconds_ = nullptr;
   Counter* frames_ = nullptr;
+  Counter* encoded_ = nullptr;
   Gauge* fps_ = nullptr;
 };
 

@@ -270,6 +270,55 @@ INSTANTIATE_TEST_SUITE_P(EveryLayout, LayoutTest,
                            return TestNameOf(std::string(LayoutName(param_info.param.layout)));
                          });
 
+// The number of segments `convert` reported ("wrote OUT (N segments, ...)"), or -1.
+int WrittenSegments(const std::string& output) {
+  const std::string marker = "wrote ";
+  const auto at = output.rfind(marker);
+  if (at == std::string::npos) return -1;
+  const auto open = output.find(" (", at);
+  if (open == std::string::npos) return -1;
+  return std::atoi(output.c_str() + open + 2);
+}
+
+// `convert` cuts as many segments as it runs video workers (more would only add boundaries in
+// one process), unless chunking.min_segments is set; and its progress counts frames as they are
+// encoded, so a one-segment run still shows progress.
+TEST(EndToEndTest, ConvertCutsOneSegmentPerVideoWorker) {
+  TempDir dir;
+  const std::string clip = SharedVideoDir() + "/intel_one-by-one-person-detection.mp4";
+  ASSERT_TRUE(fs::exists(clip)) << clip << ": check out ../shared/media/video";
+  const std::string source = dir.File("long.mp4");
+  bool cut = false;
+  media::testing::Run(
+      "ffmpeg -nostdin -v error -y -i " + Quote(clip) + " -t 12 -c copy " + Quote(source) + " 2>&1",
+      &cut);
+  ASSERT_TRUE(cut) << "ffmpeg could not cut " << clip;
+  const VideoFacts in = Examine(dir, source);
+  struct Case {
+    std::string settings;
+    int segments;
+  };
+  for (const Case& c : {Case{"--set workers.video=1", 1}, Case{"--set workers.video=2", 2},
+                        Case{"--set workers.video=1 --set chunking.min_segments=3", 3}}) {
+    SCOPED_TRACE(c.settings);
+    const std::string out = dir.File("out.mp4");
+    bool ok = false;
+    const std::string output =
+        media::testing::Run(StereospotBinary() + " " + c.settings + " convert " + Quote(source) +
+                                " -o " + Quote(out) + " --force --preset ultrafast </dev/null 2>&1",
+                            &ok);
+    ASSERT_TRUE(ok) << output;
+    EXPECT_EQ(WrittenSegments(output), c.segments) << output;
+    ExpectFaithful(in, Examine(dir, out));
+    // The last progress line counts every frame.
+    const auto last = output.rfind("progress: completed");
+    ASSERT_NE(last, std::string::npos) << output;
+    const std::string line = output.substr(last, output.find('\n', last) - last);
+    EXPECT_NE(line.find(" frames=" + std::to_string(in.frames) + " "), std::string::npos)
+        << line << " (the source has " << in.frames << " frames)";
+  }
+}
+
 // The anaglyph suffix names its method, for every method.
 TEST(EndToEndTest, AnaglyphSuffixNamesTheMethod) {
   for (AnaglyphMethod m : {AnaglyphMethod::kDubois, AnaglyphMethod::kColor, AnaglyphMethod::kGray,
