@@ -251,12 +251,14 @@ TEST(MultiMachineTest, JobCompletesAfterAWorkerIsKilledMidSegmentWithEmbeddedFra
       << "status " << term_status << "\n"
       << survivor.Log();
 
-  // The same input and parameters on the embedded backend, one video worker as above.
+  // The same input and parameters on the embedded backend, one video worker as above, cut as the
+  // workers cut it (at least 4 segments; `convert` alone would cut one per video worker).
   const std::string distributed_out = dir.File("distributed.mp4");
   ASSERT_TRUE((*objects)->GetFile(*BuildFinalKey(job.job_id), distributed_out).ok());
   const std::string embedded_out = dir.File("embedded.mp4");
   CommandResult convert = RunCommand(std::string(STEREOSPOT_BIN) +
-                                     " --set workers.video=1 --set workers.media=1 convert " +
+                                     " --set workers.video=1 --set workers.media=1"
+                                     " --set chunking.min_segments=4 convert " +
                                      clip + " -o " + embedded_out + " --preset ultrafast");
   ASSERT_EQ(convert.exit_code, 0) << convert.out;
   const auto distributed_frames = FrameDigests(distributed_out);
