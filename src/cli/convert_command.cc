@@ -19,6 +19,7 @@
 #include "core/object_keys.h"
 #include "media/libav_log.h"
 #include "media/probe.h"
+#include "pipeline/processors.h"
 
 namespace stereospot::cli {
 namespace {
@@ -198,9 +199,9 @@ int RunConvert(const GlobalOptions& globals, const ConvertArgs& args) {
   config.backend = "embedded";
   config.queue_wait_seconds = 1;
   // One process, nothing to share the work with: segments beyond one per video worker only add
-  // boundaries (each costs a warm-up, an encoder start and an IDR picture; about 5% of the CPU
-  // of a 60 s clip in four segments against one). Long files are still cut every
-  // chunking.target_seconds, and a setting given explicitly wins.
+  // boundaries, each a warm-up of the depth normalisation, an encoder start and an IDR picture
+  // (docs/operations.md, Speed). Long files are still cut every chunking.target_seconds, and a
+  // setting given explicitly wins.
   const auto origin = loaded->origins.find("chunking.min_segments");
   if (origin == loaded->origins.end() || origin->second == ConfigOrigin::kDefault) {
     config.chunking_min_segments =
@@ -242,9 +243,7 @@ int RunConvert(const GlobalOptions& globals, const ConvertArgs& args) {
   const double rate = probed->video.avg_frame_rate.num > 0 ? probed->video.avg_frame_rate.ToDouble()
                                                            : probed->video.frame_rate.ToDouble();
   const auto expected_frames = static_cast<std::int64_t>(probed->duration_seconds * rate + 0.5);
-  auto encoded = metrics.GetCounter(
-      "stereospot_frames_encoded_total",
-      "Frames encoded by video workers as they go, including segments that did not complete.");
+  auto encoded = metrics.GetCounter(pipeline::kFramesEncodedMetric, pipeline::kFramesEncodedHelp);
   ProgressPrinter progress(isatty(STDERR_FILENO) != 0, expected_frames);
   Result<Job> current = backend->jobs->Get(job.job_id);
   while (!g_interrupted) {

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "media/segment_plan.h"
 #include "pipeline/metrics.h"
@@ -35,6 +36,13 @@
 #include "ports/work_queue.h"
 
 namespace stereospot::pipeline {
+
+// The counter video workers add encoded frames to as they go (every 25 frames and at a segment's
+// end; segments that fail or are redone count too): a live measure of progress, which `convert`
+// shows. Registered in PipelinePorts::metrics when that is set.
+inline constexpr std::string_view kFramesEncodedMetric = "stereospot_frames_encoded_total";
+inline constexpr std::string_view kFramesEncodedHelp =
+    "Frames encoded by video workers as they go, including segments that did not complete.";
 
 // The stores and queues the processors work on; all must outlive the handlers.
 struct PipelinePorts {

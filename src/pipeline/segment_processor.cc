@@ -35,9 +35,7 @@ class SegmentConverter {
       auto frames = ports_.metrics->GetCounter("stereospot_frames_converted_total",
                                                "Frames converted by video workers.");
       if (frames.ok()) frames_ = *frames;
-      auto encoded = ports_.metrics->GetCounter(
-          "stereospot_frames_encoded_total",
-          "Frames encoded by video workers as they go, including segments that did not complete.");
+      auto encoded = ports_.metrics->GetCounter(kFramesEncodedMetric, kFramesEncodedHelp);
       if (encoded.ok()) encoded_ = *encoded;
       auto fps = ports_.metrics->GetGauge("stereospot_segment_fps",
                                           "Frames per second of the last segment converted.");
