@@ -7,7 +7,8 @@
 # 2. Baseline: the ffmpeg CLI transcodes it to the output size of full side-by-side (3840x1080)
 #    with the converter's encoder settings (libx264, crf 20, preset medium, yuv420p, and the
 #    converter's x264 hand-off depth, sync-lookahead 24 at this size; audio copied): decode +
-#    scale + encode, the floor any converter pays.
+#    scale + encode, the baseline. It is not the floor of a stereo converter: x264 spends
+#    less on one stretched view than on two full ones (step 6 measures by how much).
 # 3. `stereospot convert` with default parameters (builtin depth, full SBS) and the default
 #    chunking of `convert`: one segment per video worker (one video worker per two cores and
 #    4 GB), so one segment on a 2-core machine. This is the run the fps bar is about.
@@ -23,8 +24,8 @@
 #    seconds only: the producer of the pipe runs beside the encoder. It shows how much of the
 #    gap is the encoder's work on two views rather than the converter's own.
 # Prints wall time, frames per second and CPU seconds of each, and the ratios (bars:
-# convert/ffmpeg >= 0.75 by wall time, overhead 4 segments / 1 segment <= 1.15x). Every output is checked to have all
-# its frames.
+# convert/ffmpeg >= 0.75 by wall time, overhead 4 segments / 1 segment <= 1.15x). Every output
+# is checked to have all its frames.
 set -euo pipefail
 build=${1:-build/release}
 seconds=${2:-60}
@@ -87,7 +88,8 @@ encode_raw() {
   { time ffmpeg -v error -y -f rawvideo -pix_fmt yuv420p -s 3840x1080 -r 25 -i - "${x264[@]}" \
     "$work/$name.mp4" 2>"$work/$name.log"; } 2>"$work/$name.time"
 }
-"$bin" convert "$work/clip.mp4" -o "$work/lossless.mp4" --crf 0 2>"$work/lossless.log"
+"$bin" convert "$work/clip.mp4" -o "$work/lossless.mp4" --crf 0 2>"$work/lossless.log" ||
+  { echo "convert_bench: lossless conversion failed:" >&2; cat "$work/lossless.log" >&2; exit 1; }
 ffmpeg -v error -i "$work/lossless.mp4" -f rawvideo -pix_fmt yuv420p - | encode_raw x264_views
 ffmpeg -v error -i "$work/clip.mp4" -vf scale=3840:1080 -f rawvideo -pix_fmt yuv420p - |
   encode_raw x264_stretched
